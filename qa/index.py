@@ -1,0 +1,423 @@
+"""Chunks and sentences → embeddings → Chroma, kept in step with the articles folder.
+
+Three collections (names prefixed by `Settings.collection_prefix`):
+
+* ``articles``  one record per indexed article: its fingerprint and display metadata. This is
+  the commit point: a chunk counts only if its ``version`` equals its article record's.
+* ``chunks``    retrieval passages, embedded.
+* ``sentences`` every sentence of every article, embedded, for choosing answer sentences.
+
+Updating an article writes its new chunks under new ids first, then its record, then
+deletes the old chunks. A crash at any point leaves the previous version answering; the
+next `qa index` finishes the job and removes orphans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb  # noqa: E402
+from chromadb.config import Settings as ChromaSettings  # noqa: E402
+from langchain_chroma import Chroma  # noqa: E402
+from langchain_core.embeddings import Embeddings  # noqa: E402
+
+from qa.articles import Article, ArticleProblem, load_articles  # noqa: E402
+from qa.chunking import Chunk, chunk_article, split_sentences  # noqa: E402
+from qa.embeddings import model_id_of  # noqa: E402
+from qa.errors import IndexMismatchError, IndexMissingError, QAError  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+COSINE = {"hnsw": {"space": "cosine"}}
+EMBED_BATCH = 64
+# Chroma caps one write; stay well below it.
+WRITE_BATCH = 2000
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[ArticleProblem] = field(default_factory=list)
+    chunks_written: int = 0
+    sentences_written: int = 0
+    orphans_removed: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged articles; {self.chunks_written} chunks and "
+            f"{self.sentences_written} sentences embedded; {len(self.problems)} skipped; {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the index knows about one article (enough to cite it without the file)."""
+
+    id: str
+    title: str
+    date: str
+    version: str
+    content_hash: str
+    path: str
+    n_chunks: int
+    n_sentences: int
+    photo_credit: str = ""
+
+    @property
+    def date_int(self) -> int:
+        return date_to_int(self.date)
+
+
+def date_to_int(date: str | dt.date | None) -> int:
+    """YYYYMMDD as an int, 0 for unknown: Chroma filters compare numbers, not strings."""
+    if not date:
+        return 0
+    text = date.isoformat() if isinstance(date, dt.date) else date
+    return int(text.replace("-", ""))
+
+
+def article_version(article: Article, settings: Settings, model_id: str) -> str:
+    """Changes whenever the article's chunks or vectors would change."""
+    key = f"{SCHEMA_VERSION}|{article.content_hash}|{settings.chunk_size}|{settings.chunk_overlap}|{model_id}"
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def make_client(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise QAError(f"bad Chroma URL {settings.chroma_url!r}: expected http://host:port")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise QAError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({exc.__class__.__name__}); "
+                "start it with `chroma run --path <dir> --port <port>` or unset QA_CHROMA_URL"
+            ) from None
+        return client
+    path = settings.vectorstore_dir
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise QAError(
+            f"the index in {path} cannot be opened ({exc.__class__.__name__}: {exc}); "
+            "rebuild it with `qa index --rebuild`"
+        ) from None
+
+
+class ArticleIndex:
+    """The persisted index: write side (`update`) and read side (records, vector store)."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings, client: chromadb.ClientAPI | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.model_id = model_id_of(embeddings)
+        self.client = client or make_client(settings)
+        prefix = settings.collection_prefix
+        self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences")}
+
+    # ----------------------------------------------------------------- state
+    def _existing(self) -> set[str]:
+        return {c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()}
+
+    def exists(self) -> bool:
+        return self.names["articles"] in self._existing()
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.exists():
+            return {}
+        return dict(self.client.get_collection(self.names["articles"]).metadata or {})
+
+    def check_compatible(self) -> None:
+        """Raise unless the stored index was built by this model with this schema."""
+        if not self.exists():
+            raise IndexMissingError(
+                f"no index yet in {self.location}: run `qa index` to build it from {self.settings.articles_dir}"
+            )
+        manifest = self.manifest()
+        built_with = manifest.get("embedding_model")
+        if built_with != self.model_id:
+            raise IndexMismatchError(
+                f"the index was built with the embedding model {built_with!r} but the current model is "
+                f"{self.model_id!r}; rebuild it with `qa index --rebuild` (or set QA_EMBEDDER back)"
+            )
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"the index uses schema {manifest.get('schema_version')} but this version of article-qa needs "
+                f"{SCHEMA_VERSION}; rebuild it with `qa index --rebuild`"
+            )
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.vectorstore_dir)
+
+    def collection(self, kind: str) -> chromadb.Collection:
+        return self.client.get_collection(self.names[kind])
+
+    def vectorstore(self, kind: str = "chunks") -> Chroma:
+        """A LangChain `Chroma` over one of our collections, embedding with our model only."""
+        return Chroma(
+            client=self.client,
+            collection_name=self.names[kind],
+            embedding_function=self.embeddings,
+            collection_configuration=COSINE,  # type: ignore[arg-type]
+            create_collection_if_not_exists=False,
+        )
+
+    def generation(self) -> str:
+        """Changes on every committed write; readers use it to refresh their caches."""
+        if not self.exists():
+            return ""
+        return str(self.manifest().get("generation", ""))
+
+    def _bump_generation(self) -> None:
+        col = self.collection("articles")
+        meta = dict(col.metadata or {})
+        meta["generation"] = f"{time.time_ns()}"
+        col.modify(metadata=meta)
+
+    def records(self) -> dict[str, ArticleRecord]:
+        if not self.exists():
+            return {}
+        got = self.collection("articles").get(include=["metadatas"])
+        out: dict[str, ArticleRecord] = {}
+        for rid, meta in zip(got["ids"], got["metadatas"] or []):
+            meta = dict(meta or {})
+            out[rid] = ArticleRecord(
+                id=rid,
+                title=str(meta.get("title", "")),
+                date=str(meta.get("date", "")),
+                version=str(meta.get("version", "")),
+                content_hash=str(meta.get("content_hash", "")),
+                path=str(meta.get("path", "")),
+                n_chunks=int(meta.get("n_chunks", 0)),
+                n_sentences=int(meta.get("n_sentences", 0)),
+                photo_credit=str(meta.get("photo_credit", "")),
+            )
+        return out
+
+    # ----------------------------------------------------------------- write
+    def _create_collections(self) -> None:
+        manifest = {
+            "embedding_model": self.model_id,
+            "schema_version": SCHEMA_VERSION,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        for kind, name in self.names.items():
+            self.client.get_or_create_collection(
+                name=name,
+                configuration=COSINE,  # type: ignore[arg-type]
+                metadata=manifest if kind == "articles" else {"schema_version": SCHEMA_VERSION},
+                embedding_function=None,
+            )
+
+    def reset(self) -> None:
+        """Drop every collection (and, for a local store that cannot be opened, the folder)."""
+        for name in self.names.values():
+            if name in self._existing():
+                self.client.delete_collection(name)
+
+    def update(
+        self,
+        articles: Sequence[Article],
+        *,
+        problems: Sequence[ArticleProblem] = (),
+        remove_missing: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IndexReport:
+        """Bring the index in line with `articles`: embed only what changed."""
+        started = time.perf_counter()
+        report = IndexReport(problems=list(problems))
+        if self.exists():
+            self.check_compatible()
+        else:
+            self._create_collections()
+        records = self.records()
+        current = {a.id: a for a in articles}
+        pending: list[tuple[Article, str]] = []
+        for article in articles:
+            version = article_version(article, self.settings, self.model_id)
+            old = records.get(article.id)
+            if old is not None and old.version == version:
+                report.unchanged.append(article.id)
+            else:
+                pending.append((article, version))
+                (report.updated if old is not None else report.added).append(article.id)
+        # An unreadable file must not remove the article it replaces: keep its last good version.
+        skipped = {p.path.name for p in problems}
+        if remove_missing:
+            report.removed = sorted(rid for rid in records if rid not in current and rid not in skipped)
+        self._write(pending, report, progress)
+        for rid in report.removed:
+            self._delete_article(rid)
+        report.orphans_removed = self._remove_orphans()
+        if pending or report.removed or report.orphans_removed:
+            self._bump_generation()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write(
+        self, pending: list[tuple[Article, str]], report: IndexReport, progress: Callable[[int, int], None] | None
+    ) -> None:
+        total = len(pending)
+        group: list[tuple[Article, str, list[Chunk], list[tuple[int, int]]]] = []
+        group_texts = 0
+        done = 0
+        for article, version in pending:
+            chunks = chunk_article(article, self.settings.chunk_size, self.settings.chunk_overlap)
+            sentences = [(s.start, s.end) for s in split_sentences(article.text, self.settings.chunk_size)]
+            group.append((article, version, chunks, sentences))
+            group_texts += len(chunks) + len(sentences)
+            if group_texts >= EMBED_BATCH * 4:
+                self._write_group(group, report)
+                done += len(group)
+                group, group_texts = [], 0
+                if progress:
+                    progress(done, total)
+        if group:
+            self._write_group(group, report)
+            done += len(group)
+            if progress:
+                progress(done, total)
+
+    def _write_group(self, group: list[tuple[Article, str, list[Chunk], list[tuple[int, int]]]], report: IndexReport) -> None:
+        chunk_texts = [c.text for _, _, chunks, _ in group for c in chunks]
+        sentence_texts = [a.text[s:e] for a, _, _, sents in group for s, e in sents]
+        vectors = self.embeddings.embed_documents(chunk_texts + sentence_texts)
+        chunk_vecs, sent_vecs = vectors[: len(chunk_texts)], vectors[len(chunk_texts) :]
+        ci = si = 0
+        chunks_col, sents_col, arts_col = self.collection("chunks"), self.collection("sentences"), self.collection("articles")
+        for article, version, chunks, sentences in group:
+            base = {"article_id": article.id, "version": version, "date": article.date_str, "date_int": date_to_int(article.date)}
+            sent_ids = [f"{article.id}#{version}#s{j}" for j in range(len(sentences))]
+            sent_index = {span: j for j, span in enumerate(sentences)}
+            _add(
+                sents_col,
+                ids=sent_ids,
+                embeddings=sent_vecs[si : si + len(sentences)],
+                documents=[article.text[s:e] for s, e in sentences],
+                metadatas=[{**base, "start": s, "end": e, "n": j} for j, (s, e) in enumerate(sentences)],
+            )
+            si += len(sentences)
+            _add(
+                chunks_col,
+                ids=[f"{article.id}#{version}#{c.index}" for c in chunks],
+                embeddings=chunk_vecs[ci : ci + len(chunks)],
+                documents=[c.text for c in chunks],
+                metadatas=[
+                    {
+                        **base,
+                        "title": article.title,
+                        "index": c.index,
+                        "start": c.start,
+                        "end": c.end,
+                        "sentences": json.dumps([sent_index[(s.start, s.end)] for s in c.sentences]),
+                    }
+                    for c in chunks
+                ],
+            )
+            ci += len(chunks)
+            # Commit point: from here on queries see the new version.
+            arts_col.upsert(
+                ids=[article.id],
+                embeddings=[[1.0] * _dim(chunk_vecs)],  # Chroma needs a vector; records are looked up by id
+                metadatas=[
+                    {
+                        **base,
+                        "title": article.title,
+                        "content_hash": article.content_hash,
+                        "path": str(article.path),
+                        "n_chunks": len(chunks),
+                        "n_sentences": len(sentences),
+                        "photo_credit": article.photo_credit or "",
+                        "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    }
+                ],
+            )
+            for kind in ("chunks", "sentences"):
+                self.collection(kind).delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
+            report.chunks_written += len(chunks)
+            report.sentences_written += len(sentences)
+        self._bump_generation()
+
+    def _delete_article(self, article_id: str) -> None:
+        self.collection("articles").delete(ids=[article_id])
+        for kind in ("chunks", "sentences"):
+            self.collection(kind).delete(where={"article_id": article_id})
+
+    def _remove_orphans(self) -> int:
+        """Chunks or sentences whose version no article record points at (left by a crash)."""
+        live = {(r.id, r.version) for r in self.records().values()}
+        removed = 0
+        for kind in ("chunks", "sentences"):
+            col = self.collection(kind)
+            got = col.get(include=["metadatas"])
+            stale = [
+                cid
+                for cid, meta in zip(got["ids"], got["metadatas"] or [])
+                if (str((meta or {}).get("article_id")), str((meta or {}).get("version"))) not in live
+            ]
+            for i in range(0, len(stale), WRITE_BATCH):
+                col.delete(ids=stale[i : i + WRITE_BATCH])
+            removed += len(stale)
+        return removed
+
+
+def _dim(vectors: list[list[float]]) -> int:
+    return len(vectors[0]) if vectors else 1
+
+
+def _add(col: chromadb.Collection, *, ids: list[str], embeddings: list[list[float]], documents: list[str], metadatas: list[dict[str, Any]]) -> None:
+    for i in range(0, len(ids), WRITE_BATCH):
+        sl = slice(i, i + WRITE_BATCH)
+        if ids[sl]:
+            col.upsert(ids=ids[sl], embeddings=embeddings[sl], documents=documents[sl], metadatas=metadatas[sl])  # type: ignore[arg-type]
+
+
+def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+    """`qa index`: load the articles folder and bring the index up to date."""
+    loaded = load_articles(settings.articles_dir)
+    index = ArticleIndex(settings, embeddings, client=_client_for_rebuild(settings) if rebuild else None)
+    if rebuild:
+        index.reset()
+    return index.update(loaded.articles, problems=loaded.problems, progress=progress)
+
+
+def _client_for_rebuild(settings: Settings) -> chromadb.ClientAPI:
+    """A store that cannot even be opened is moved aside, so `--rebuild` always recovers."""
+    try:
+        return make_client(settings)
+    except QAError:
+        if settings.chroma_url:
+            raise
+        broken = settings.vectorstore_dir.with_name(settings.vectorstore_dir.name + f".broken-{int(time.time())}")
+        shutil.move(str(settings.vectorstore_dir), broken)
+        log.warning("moved the unreadable index to %s", broken)
+        return make_client(settings)
+

@@ -1,0 +1,112 @@
+"""The keyword side: text normalisation, Chinese word segmentation and a BM25 index.
+
+Normalisation makes the keyword side script- and width-blind: full-width → half-width
+(NFKC), traditional → simplified (character table from zhconv's dictionary), lower case.
+So 貿易額 finds 贸易额 and ＧＤＰ finds GDP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Function words that carry no retrieval signal; kept short on purpose (BM25's IDF does the rest).
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 都 就 而 并 之 其 这 那 为 对 将 把 被 从 向 于 以 等 中 上 下 "
+    "吗 呢 吧 啊 什么 哪些 哪个 哪 谁 多少 几 如何 怎么 怎样 为什么 是否 有 没有 a an the of to in on "
+    "for and or is are was were be been by with at as from that this what which who whom how why when "
+    "where did does do said says it its his her he she they their them".split()
+)
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
+    data = json.loads(resources.files("zhconv").joinpath("zhcdict.json").read_text(encoding="utf-8"))
+    return {ord(k): v for k, v in data["zh2Hans"].items() if len(k) == 1 and len(v) == 1}
+
+
+def normalize(text: str) -> str:
+    """Width-, case- and script-folded text, same length or shorter (not for offsets)."""
+    return unicodedata.normalize("NFKC", text).translate(_t2s_table()).lower()
+
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def _jieba():  # type: ignore[no-untyped-def]
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens: normalised jieba words (with their sub-words), minus punctuation and stopwords."""
+    words = _jieba().lcut_for_search(normalize(text))
+    return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
+
+
+class KeywordIndex:
+    """BM25 (Lucene variant, via bm25s) over a list of texts; ids kept alongside."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.ids = list(ids)
+        self._bm25: bm25s.BM25 | None = None
+        if self.ids:
+            corpus = [tokenize(t) or [""] for t in texts]
+            self._bm25 = bm25s.BM25(method="lucene")
+            self._bm25.index(corpus, show_progress=False)
+            self._vocab = set(self._bm25.vocab_dict)
+            self._df = Counter(term for doc in corpus for term in set(doc))
+
+    def idf(self, term: str) -> float:
+        """Lucene-style IDF of a (tokenized) term; unseen terms get the highest value."""
+        n = len(self.ids)
+        df = self._df.get(term, 0) if self._bm25 is not None else 0
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every text for `query` (0 where masked out or no term matches)."""
+        if self._bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        terms = [t for t in tokenize(query) if t in self._vocab]
+        if not terms:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        return scores
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        scores = self.scores(query, mask)
+        if not len(scores):
+            return []
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,73 @@
+"""The wired system — settings → embedder → index → retriever → answer chain.
+
+The CLI, the page, the evaluation and the tests all go through `Pipeline`, so they answer
+with exactly the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from qa.answer import Answer, ExtractiveComposer, build_answer_chain
+from qa.embeddings import load_embeddings
+from qa.errors import QAError
+from qa.index import ArticleIndex, IndexReport, build_index
+from qa.retrieval import HybridRetriever
+from qa.settings import Settings
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or load_embeddings(settings)
+        self.index = ArticleIndex(settings, self.embeddings)
+        self.retriever = HybridRetriever(index=self.index, k=settings.k)
+        self._lock = threading.Lock()
+
+    def build(self, *, rebuild: bool = False, progress: Any = None) -> IndexReport:
+        with self._lock:
+            report = build_index(self.settings, self.embeddings, rebuild=rebuild, progress=progress)
+            if rebuild:
+                self.index = ArticleIndex(self.settings, self.embeddings)
+                self.retriever = HybridRetriever(index=self.index, k=self.settings.k)
+            return report
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        article_ids: Sequence[str] | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> Answer:
+        question = clean_question(question)
+        self.index.check_compatible()
+        snapshot = self.retriever.snapshot()
+        composer = ExtractiveComposer(self.index, snapshot.keyword, refuse_below=_threshold(self.settings))
+        chain = build_answer_chain(self.retriever, composer)
+        return chain.invoke(
+            {"question": question, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
+             "since": since, "until": until}
+        )
+
+
+def _threshold(settings: Settings) -> float:
+    from qa.answer import REFUSE_BELOW
+
+    return REFUSE_BELOW + settings.min_relevance
+
+
+def clean_question(question: str) -> str:
+    """Strip control characters and bound the length; raise a user-facing error if nothing is left."""
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question or "").strip()
+    if not text:
+        raise QAError("the question is empty: type a question about the articles")
+    return text[:MAX_QUESTION_CHARS]

