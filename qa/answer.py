@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from qa.index import ArticleIndex
-from qa.keywords import KeywordIndex, tokenize
+from qa.keywords import KeywordIndex, normalize, tokenize
 from qa.retrieval import HybridRetriever
 
 MAX_SENTENCES = 3
@@ -28,8 +28,10 @@ MAX_SENTENCES = 3
 W_KEYWORD = 0.10
 W_RANK = 0.01
 SECOND_SENTENCE_MARGIN = 0.02
-REFUSE_BELOW = 0.845
+REFUSE_BELOW = 0.87
 """Refuse when the best sentence's evidence score is below this (e5 cosines of unrelated text sit near 0.80)."""
+REFUSE_BELOW_CROSSLINGUAL = 0.785
+"""English question, Chinese sentences: cosines run lower across languages and no keyword can match."""
 
 REFUSAL_ZH = "文章中没有找到这个问题的答案。"
 REFUSAL_EN = "The articles do not contain an answer to this question."
@@ -104,6 +106,57 @@ class _Candidate:
     score: float = 0.0
 
 
+_NUMBER_Q = re.compile(
+    r"多少|几[个项家年倍次人名座所种吨成届天月号]?|多大|多高|多长|多远|比例|百分之|占比|份额|增长率|增速|"
+    r"how (many|much|long|far|large|big|old)|what (percentage|share|proportion|rate|amount|number)|\bby what\b",
+    re.IGNORECASE,
+)
+_DATE_Q = re.compile(r"哪一?天|哪一?年|什么时候|何时|几月|几号|日期|\bwhen\b|what (date|day|year)|which (date|day|year)", re.IGNORECASE)
+_NUMBER_A = re.compile(
+    r"\d|[零一二两三四五六七八九十百千万亿]+(个|项|家|年|倍|次|人|名|座|所|种|吨|万|亿|成|届|番)|第[一二三四五六七八九十]+|半数|一半"
+)
+_DATE_A = re.compile(
+    r"\d{4}年|\d{1,2}月|\d{1,2}日|[今去明前]年|[今明昨前]天|本月|上月|\d{4}-\d{1,2}|"
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b"
+)
+
+
+def expected_answer_type(question: str) -> str | None:
+    """'date' or 'number' when the question asks for one (then the answer sentence must contain one)."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMBER_Q.search(question):
+        return "number"
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None) -> bool:
+    if kind == "date":
+        return bool(_DATE_A.search(sentence))
+    if kind == "number":
+        return bool(_NUMBER_A.search(sentence))
+    return True
+
+
+def missing_entities(question: str, keyword: KeywordIndex | None) -> list[str]:
+    """Names in a Chinese question (places, people, organisations, Latin names) that occur nowhere
+    in the indexed articles: the articles cannot answer a question about something they never mention."""
+    if keyword is None or not is_chinese(question):
+        return []
+    import jieba.posseg
+
+    missing = []
+    for pair in jieba.posseg.lcut(normalize(question)):
+        word, flag = pair.word, pair.flag
+        # Two-character names are too often abbreviations the articles spell differently (中国 vs 中欧, 巴方).
+        if len(word) < 3 or not (flag.startswith(("ns", "nr", "nt")) or flag == "eng"):
+            continue
+        pieces = [t for t in tokenize(word) if len(t) >= 2] or [word]
+        if word not in keyword.vocabulary and not all(t in keyword.vocabulary for t in pieces):
+            missing.append(word)
+    return missing
+
+
 class ExtractiveComposer:
     """Chooses answer sentences from retrieved chunks; no LLM involved."""
 
@@ -141,9 +194,14 @@ class ExtractiveComposer:
             coverage = sum(w for t, w in weights.items() if t in c.terms) / total
             c.score = c.cosine + W_KEYWORD * coverage + W_RANK / c.doc.metadata["rank"]
         cands.sort(key=lambda c: -c.score)
-        if not cands or cands[0].score < self.refuse_below:
-            best = cands[0].score if cands else 0.0
+        kind = expected_answer_type(question)
+        typed = [c for c in cands if has_answer_type(c.text, kind)]
+        crosslingual = not is_chinese(question) and any(is_chinese(c.text) for c in cands[:1])
+        threshold = self.refuse_below + (REFUSE_BELOW_CROSSLINGUAL - REFUSE_BELOW if crosslingual else 0.0)
+        if not typed or typed[0].score < threshold or missing_entities(question, self.keyword):
+            best = typed[0].score if typed else 0.0
             return Answer(question, refusal_text(question), [], True, list(docs), best)
+        cands = typed
         chosen = [cands[0]]
         covered = set(cands[0].terms)
         for c in cands[1:]:

@@ -81,6 +81,10 @@ class KeywordIndex:
             self._vocab = set(self._bm25.vocab_dict)
             self._df = Counter(term for doc in corpus for term in set(doc))
 
+    @property
+    def vocabulary(self) -> set[str]:
+        return self._vocab if self._bm25 is not None else set()
+
     def idf(self, term: str) -> float:
         """Lucene-style IDF of a (tokenized) term; unseen terms get the highest value."""
         n = len(self.ids)
