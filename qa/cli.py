@@ -142,6 +142,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     launch(settings)
 
 
+from qa.cli_checks import eval_command, verify_command  # noqa: E402  (qa eval, qa verify)
+
+cli.add_command(eval_command)
+cli.add_command(verify_command)
+
+
 def main() -> None:
     cli(prog_name="qa")
 
