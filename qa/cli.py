@@ -148,6 +148,62 @@ cli.add_command(eval_command)
 cli.add_command(verify_command)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the speakers as JSON.")
+@click.pass_obj
+def speakers(settings: Settings, as_json: bool) -> None:
+    """List everyone quoted in the articles: quotes, articles, date range."""
+    found = _pipeline(settings).speakers()
+    if as_json:
+        click.echo(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("No quotes found in the indexed articles.")
+        return
+    rows = [("person", "quotes", "articles", "dates", "also written")] + [
+        (s.name, str(s.quote_count), str(len(s.articles)),
+         s.first_date if s.first_date == s.last_date else f"{s.first_date} – {s.last_date}", ", ".join(s.aliases))
+        for s in found
+    ]
+    click.echo(_table(rows))
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--speaker", help="Only this person (any of their names, e.g. 托卡耶夫).")
+@click.option("--since", callback=_date, help="Only quotes dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, help="Only quotes dated on or before YYYY-MM-DD.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many quotes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the quotes as JSON.")
+@click.pass_obj
+def quotes(settings: Settings, query: str | None, speaker: str | None, since: dt.date | None, until: dt.date | None,
+           limit: int, as_json: bool) -> None:
+    """Who said what: quotes by --speaker, nearest in meaning to QUERY first when given."""
+    found = _pipeline(settings).quotes(speaker=speaker, query=query, since=since, until=until, limit=limit)
+    if as_json:
+        click.echo(json.dumps([q.to_dict() for q in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("No matching quotes.")
+        return
+    for q in found:
+        score = f" · score {q.score:.3f}" if q.score is not None else ""
+        said = f"“{q.text}”" if q.kind == "direct" else f"{q.verb}，{q.text}（reported）"
+        click.echo(f"{click.style(q.speaker, bold=True)} ({q.mention}): {said}")
+        click.echo(f"    — {q.title} · {q.date or 'undated'} · {q.article_id} (chars {q.start}–{q.end}){score}")
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded by display width (a CJK character takes two cells)."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def main() -> None:
     cli(prog_name="qa")
 

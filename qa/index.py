@@ -37,6 +37,7 @@ from qa.articles import Article, ArticleProblem, load_articles  # noqa: E402
 from qa.chunking import Chunk, chunk_article, split_sentences  # noqa: E402
 from qa.embeddings import model_id_of  # noqa: E402
 from qa.errors import IndexMismatchError, IndexMissingError, QAError  # noqa: E402
+from qa.quotes import QuoteBatch, sync_quotes  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class ArticleIndex:
         self.model_id = model_id_of(embeddings)
         self.client = client or make_client(settings)
         prefix = settings.collection_prefix
-        self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences")}
+        self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences", "quotes")}
 
     # ----------------------------------------------------------------- state
     def _existing(self) -> set[str]:
@@ -273,11 +274,13 @@ class ArticleIndex:
         skipped = {p.path.name for p in problems}
         if remove_missing:
             report.removed = sorted(rid for rid in records if rid not in current and rid not in skipped)
+        # Quotes of unchanged articles, if this index predates them or the extractor changed.
+        synced = sync_quotes(self, articles, {rid: records[rid].version for rid in report.unchanged})
         self._write(pending, report, progress)
         for rid in report.removed:
             self._delete_article(rid)
         report.orphans_removed = self._remove_orphans()
-        if pending or report.removed or report.orphans_removed:
+        if pending or report.removed or report.orphans_removed or synced:
             self._bump_generation()
         report.seconds = time.perf_counter() - started
         return report
@@ -313,6 +316,7 @@ class ArticleIndex:
         chunk_vecs, sent_vecs = vectors[: len(chunk_texts)], vectors[len(chunk_texts) :]
         ci = si = 0
         chunks_col, sents_col, arts_col = self.collection("chunks"), self.collection("sentences"), self.collection("articles")
+        quote_batch = QuoteBatch(self, [article for article, _, _, _ in group])
         for article, version, chunks, sentences in group:
             base = {"article_id": article.id, "version": version, "date": article.date_str, "date_int": date_to_int(article.date)}
             sent_ids = [f"{article.id}#{version}#s{j}" for j in range(len(sentences))]
@@ -343,6 +347,7 @@ class ArticleIndex:
                 ],
             )
             ci += len(chunks)
+            quote_batch.write(article, version)
             # Commit point: from here on queries see the new version.
             arts_col.upsert(
                 ids=[article.id],
@@ -360,7 +365,7 @@ class ArticleIndex:
                     }
                 ],
             )
-            for kind in ("chunks", "sentences"):
+            for kind in ("chunks", "sentences", "quotes"):
                 self.collection(kind).delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
             report.chunks_written += len(chunks)
             report.sentences_written += len(sentences)
@@ -368,14 +373,14 @@ class ArticleIndex:
 
     def _delete_article(self, article_id: str) -> None:
         self.collection("articles").delete(ids=[article_id])
-        for kind in ("chunks", "sentences"):
+        for kind in ("chunks", "sentences", "quotes"):
             self.collection(kind).delete(where={"article_id": article_id})
 
     def _remove_orphans(self) -> int:
-        """Chunks or sentences whose version no article record points at (left by a crash)."""
+        """Chunks, sentences or quotes whose version no article record points at (left by a crash)."""
         live = {(r.id, r.version) for r in self.records().values()}
         removed = 0
-        for kind in ("chunks", "sentences"):
+        for kind in ("chunks", "sentences", "quotes"):
             col = self.collection(kind)
             got = col.get(include=["metadatas"])
             stale = [

@@ -17,6 +17,7 @@ from qa.answer import Answer, ExtractiveComposer, build_answer_chain
 from qa.embeddings import load_embeddings
 from qa.errors import QAError
 from qa.index import ArticleIndex, IndexReport, build_index
+from qa.quotes import ALIASES_FILE, Aliases, Quote, QuoteBook, Speaker, answer_who_question
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
 
@@ -50,6 +51,9 @@ class Pipeline:
     ) -> Answer:
         question = clean_question(question)
         self.index.check_compatible()
+        who = answer_who_question(self, question)  # "谁说……？" / "What did X say about Y?": from the quote records
+        if who is not None:
+            return who
         snapshot = self.retriever.snapshot()
         composer = ExtractiveComposer(self.index, snapshot.keyword, refuse_below=_threshold(self.settings))
         chain = build_answer_chain(self.retriever, composer)
@@ -57,6 +61,27 @@ class Pipeline:
             {"question": question, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
              "since": since, "until": until}
         )
+    def quote_book(self) -> QuoteBook:
+        """Live quotes with canonical speakers; rebuilt when the index or speakers.json changes."""
+        path = self.settings.articles_dir / ALIASES_FILE
+        stat = path.stat() if path.is_file() else None
+        key = (self.index.generation(), (stat.st_mtime_ns, stat.st_size) if stat else None)
+        cached = getattr(self, "_quote_book", None)
+        if cached is None or cached[0] != key:
+            cached = (key, QuoteBook(self.index, Aliases.load(self.settings.articles_dir)))
+            self._quote_book = cached
+        return cached[1]
+
+    def speakers(self) -> list[Speaker]:
+        """Everyone quoted in the articles, most quoted first."""
+        self.index.check_compatible()
+        return self.quote_book().speakers()
+
+    def quotes(self, speaker: str | None = None, query: str | None = None, since: dt.date | None = None,
+               until: dt.date | None = None, limit: int = 20) -> list[Quote]:
+        """Quotes by `speaker` (any of their names), nearest in meaning to `query` first when given."""
+        self.index.check_compatible()
+        return self.quote_book().search(speaker=speaker, query=query, since=since, until=until, limit=limit)
 
 
 def _threshold(settings: Settings) -> float:
