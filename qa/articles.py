@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -183,3 +184,59 @@ def load_articles(folder: Path) -> LoadResult:
         except ArticleError as exc:
             problems.append(ArticleProblem(path, exc.reason))
     return LoadResult(articles, problems)
+
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+"""Uploads from the page are capped lower than files placed in the folder by hand."""
+UPLOAD_NAME_MAX_CHARS = 120
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+def safe_article_name(name: str) -> str:
+    """A file name that can only land directly inside the articles folder.
+
+    Directory parts (``../``, ``C:\\``, absolute paths) are dropped, anything but letters,
+    digits (any script), ``-``, ``_``, ``.`` and spaces becomes ``_``, and the suffix must
+    be .txt or .md. Raises `ArticleError` when nothing usable is left.
+    """
+    base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME_CHARS.sub("_", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or f".{suffix.lower()}" not in ARTICLE_SUFFIXES:
+        raise ArticleError(str(name), "only .txt and .md files can be added")
+    stem = stem.strip(" ._")[: UPLOAD_NAME_MAX_CHARS - len(suffix) - 1]
+    if not stem:
+        raise ArticleError(str(name), "the file name has no usable characters; rename it (e.g. my-article.txt)")
+    return f"{stem}.{suffix.lower()}"
+
+
+def save_upload(folder: Path, name: str, data: bytes, *, replace: bool = False) -> Path:
+    """Validate an uploaded article and write it into `folder`; returns the saved path.
+
+    The bytes must pass the loader's own checks (`decode_text`, `parse_article`), so a file
+    saved here is a file `qa index` accepts. An existing article of the same name is
+    replaced only when `replace` is true (an intended update); identical content is a no-op.
+    The write is atomic (temp file + rename), so a failed upload never leaves half a file.
+    """
+    safe = safe_article_name(name)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ArticleError(safe, f"too large ({len(data) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
+    parse_article(decode_text(data, safe), safe)
+    root = folder.resolve()
+    if not root.is_dir():
+        raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")
+    target = root / safe
+    if target.resolve().parent != root:  # a symlink planted in the folder must not redirect the write
+        raise ArticleError(safe, "refusing to write through a link that points outside the articles folder")
+    if target.exists():
+        if target.read_bytes() == data:
+            return target
+        if not replace:
+            raise ArticleError(safe, "an article with this name already exists; tick 'replace existing' to update it, or rename the file")
+    tmp = root / f".{safe}.{os.getpid()}.upload"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

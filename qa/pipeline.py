@@ -13,7 +13,8 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from qa.answer import Answer, ExtractiveComposer, build_answer_chain
+from qa.answer import Answer, ExtractiveComposer, build_answer_chain, refusal_text
+from qa.conversation import Turn, answer_focus, contextualize
 from qa.embeddings import load_embeddings
 from qa.errors import QAError
 from qa.index import ArticleIndex, IndexReport, build_index
@@ -48,8 +49,11 @@ class Pipeline:
         article_ids: Sequence[str] | None = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
+        """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is resolved against them."""
         question = clean_question(question)
+        query = contextualize(question, history)
         self.index.check_compatible()
         who = answer_who_question(self, question)  # "谁说……？" / "What did X say about Y?": from the quote records
         if who is not None:
@@ -57,10 +61,18 @@ class Pipeline:
         snapshot = self.retriever.snapshot()
         composer = ExtractiveComposer(self.index, snapshot.keyword, refuse_below=_threshold(self.settings))
         chain = build_answer_chain(self.retriever, composer)
-        return chain.invoke(
-            {"question": question, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
-             "since": since, "until": until}
-        )
+        inputs = {"question": query, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
+                  "since": since, "until": until}
+        if query == question:
+            return chain.invoke(inputs)
+        # Follow-up: retrieve with the resolved query, choose sentences for what is newly asked.
+        options = {key: inputs[key] for key in ("k", "article_ids", "since", "until") if inputs[key] is not None}
+        answer = composer.compose(answer_focus(question, query), self.retriever.invoke(query, **options))
+        answer.question = question
+        if answer.refused:
+            answer.text = refusal_text(question)
+        return answer
+
     def quote_book(self) -> QuoteBook:
         """Live quotes with canonical speakers; rebuilt when the index or speakers.json changes."""
         path = self.settings.articles_dir / ALIASES_FILE
