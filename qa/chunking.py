@@ -87,7 +87,8 @@ def _split_paragraph(text: str, start: int, end: int) -> list[Span]:
     ]
 
     def inside_short_quote(pos: int) -> bool:
-        return any(a < pos < b for a, b in protected)
+        # A terminator right before the closing mark (“好。”) ends the sentence with the quote.
+        return any(a < pos < b and not all(ch in _TERMINATORS for ch in text[pos + 1 : b]) for a, b in protected)
 
     spans: list[Span] = []
     sent_start = start

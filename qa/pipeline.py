@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from qa.answer import Answer, ExtractiveComposer, build_answer_chain, refusal_text
+from qa.answer import Answer, ExtractiveComposer, build_answer_chain, calibration_for, refusal_text
 from qa.conversation import Turn, answer_focus, contextualize
 from qa.embeddings import load_embeddings
 from qa.errors import QAError
@@ -21,6 +21,9 @@ from qa.index import ArticleIndex, IndexReport, build_index
 from qa.quotes import ALIASES_FILE, Aliases, Quote, QuoteBook, Speaker, answer_who_question
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.verification import Verification
 
 MAX_QUESTION_CHARS = 2000
 
@@ -59,7 +62,8 @@ class Pipeline:
         if who is not None:
             return who
         snapshot = self.retriever.snapshot()
-        composer = ExtractiveComposer(self.index, snapshot.keyword, refuse_below=_threshold(self.settings))
+        calibration = calibration_for(self.index.model_id).shifted(self.settings.min_relevance)
+        composer = ExtractiveComposer(self.index, snapshot.keyword, calibration=calibration)
         chain = build_answer_chain(self.retriever, composer)
         inputs = {"question": query, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
                   "since": since, "until": until}
@@ -95,11 +99,13 @@ class Pipeline:
         self.index.check_compatible()
         return self.quote_book().search(speaker=speaker, query=query, since=since, until=until, limit=limit)
 
+    def verify(self, text: str, question: str | None = None) -> Verification:
+        """Check an answer against the articles sentence by sentence (see qa/verification.py)."""
+        from qa.verification import Verifier
 
-def _threshold(settings: Settings) -> float:
-    from qa.answer import REFUSE_BELOW
-
-    return REFUSE_BELOW + settings.min_relevance
+        if getattr(self, "_verifier", None) is None:
+            self._verifier = Verifier(self)
+        return self._verifier.verify(text, question)
 
 
 def clean_question(question: str) -> str:
@@ -107,4 +113,13 @@ def clean_question(question: str) -> str:
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question or "").strip()
     if not text:
         raise QAError("the question is empty: type a question about the articles")
-    return text[:MAX_QUESTION_CHARS]
+    if len(text) > MAX_QUESTION_CHARS:
+        # Refused, not cut: a silently truncated question would be answered as a different one.
+        raise QAError(
+            f"the question is too long ({len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}): "
+            "ask about one thing at a time"
+        )
+    if not any(ch.isalnum() for ch in text):
+        # Only emoji or punctuation: there is nothing to search for, and a guess would still cite a source.
+        raise QAError("the question has no words in it: ask about the articles in Chinese or English")
+    return text
