@@ -406,7 +406,8 @@ def _resolve_mention(cand: _Candidate, reg: _Registry, disc: _Discourse) -> tupl
         best: tuple[int, str, str] | None = None  # (position, mention, key)
         for form in reg.names():
             i = region.rfind(form)
-            if i >= 0 and (best is None or i > best[0] or (i == best[0] and len(form) > len(best[1]))):
+            # the name ending last (nearest the verb); of those, the fullest form (夏巴兹·谢里夫 over 谢里夫)
+            if i >= 0 and (best is None or (i + len(form), len(form)) > (best[0] + len(best[1]), len(best[1]))):
                 best = (i, form, reg.lookup(form).key)  # type: ignore[union-attr]
         if best is None:
             m = re.match(f"^({_T}{{3,8}})(?:总统|总理|还|也|则|再次|随后|同时|进一步)?$", region.strip())

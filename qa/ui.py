@@ -402,6 +402,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 upload_report = gr.HTML("", elem_id="qa-upload-report")
                 add_btn.click(upload_ui, [files, replace], [upload_report, articles_view, picker, files], api_visibility="private")
             # Other tabs (quotes, verification) are added below.
+            with gr.Tab("Who said what", id="quotes"):
+                quotes_tab(pipeline)
 
         # Stable API endpoints (hidden components; the page's own events are private).
         with gr.Group(visible=False):
@@ -421,6 +423,77 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         btn.click(article_api, [api_id], api_out, api_name="article")
         btn.click(upload_api, [api_files, api_replace], api_out, api_name="upload")
     return app
+
+
+def speakers_html(speakers: Sequence[Any]) -> str:
+    if not speakers:
+        return "<p class='qa-empty'>No quotes found in the indexed articles.</p>"
+    rows = "".join(
+        f"<tr><td><b>{html.escape(s.name)}</b><div class='qa-aliases'>{html.escape(', '.join(s.aliases))}</div></td>"
+        f"<td>{s.quote_count}</td><td>{len(s.articles)}</td>"
+        f"<td>{html.escape(s.first_date if s.first_date == s.last_date else f'{s.first_date} – {s.last_date}')}</td></tr>"
+        for s in speakers
+    )
+    return ("<table class='qa-table' id='qa-speakers-table'><thead><tr><th>Person</th><th>Quotes</th><th>Articles</th>"
+            f"<th>Dates</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def quotes_html(pipeline: Pipeline, quotes: Sequence[Any]) -> str:
+    """Results table; each row opens its source paragraph with the quote highlighted (all text escaped)."""
+    from qa.quotes import _paragraph_text
+
+    if not quotes:
+        return "<p class='qa-empty'>No matching quotes.</p>"
+    rows = []
+    for q in quotes:
+        para = _paragraph_text(pipeline.index, q)
+        a, b = q.start - q.para_start, q.end - q.para_start
+        source = f"{html.escape(para[:a])}<mark>{html.escape(para[a:b])}</mark>{html.escape(para[b:])}"
+        score = f" · {q.score:.3f}" if q.score is not None else ""
+        rows.append(
+            f"<tr class='qa-quote-row'><td><b>{html.escape(q.speaker)}</b><div class='qa-aliases'>{html.escape(q.mention)}</div></td>"
+            f"<td><details><summary>{html.escape(q.text)}</summary><div class='qa-passage' style='white-space:pre-wrap'>{source}</div>"
+            f"</details></td><td>{html.escape(q.kind)}</td><td>{html.escape(q.title)}<div><code>{html.escape(q.article_id)}</code>"
+            f"</div></td><td>{html.escape(q.date or 'undated')}{html.escape(score)}</td></tr>"
+        )
+    return ("<table class='qa-table' id='qa-quotes-table'><thead><tr><th>Speaker</th><th>Quote (click for the source)</th>"
+            f"<th>Kind</th><th>Article</th><th>Date</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def quotes_tab(pipeline: Pipeline) -> None:
+    """The "Who said what" tab: speakers, and quotes searchable by person and by meaning."""
+
+    def names() -> list[str]:
+        try:
+            return [s.name for s in pipeline.speakers()]
+        except QAError:
+            return []
+
+    def search(speaker: str | None, query: str, since: str, until: str) -> tuple[str, str, Any]:
+        try:
+            found = pipeline.quotes(speaker=speaker or None, query=query or None, since=parse_date(since, "from"),
+                                    until=parse_date(until, "until"), limit=50)
+            return speakers_html(pipeline.speakers()), quotes_html(pipeline, found), gr.update(choices=[""] + names())
+        except QAError as exc:
+            return gr.skip(), f"<p class='qa-error'>{html.escape(str(exc))}</p>", gr.skip()
+
+    with gr.Row():
+        with gr.Column(scale=2):
+            gr.Markdown("### Speakers")
+            speakers_view = gr.HTML(speakers_html(pipeline.speakers()) if pipeline.index.exists() else "", elem_id="qa-speakers")
+        with gr.Column(scale=5):
+            with gr.Row():
+                who = gr.Dropdown(choices=[""] + names(), value="", label="Speaker", allow_custom_value=True, elem_id="qa-quotes-speaker")
+                query = gr.Textbox(label="About (search by meaning)", placeholder="贸易 / trade target…", elem_id="qa-quotes-query")
+            with gr.Row():
+                since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="qa-quotes-since")
+                until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="qa-quotes-until")
+                go = gr.Button("Search quotes", variant="primary", elem_id="qa-quotes-search")
+            results = gr.HTML("<p class='qa-empty'>Pick a speaker or type a topic.</p>", elem_id="qa-quotes-results")
+    inputs = [who, query, since, until]
+    go.click(search, inputs, [speakers_view, results, who], api_visibility="private")
+    query.submit(search, inputs, [speakers_view, results, who], api_visibility="private")
+    who.change(search, inputs, [speakers_view, results, who], api_visibility="private")
 
 
 def ensure_index(pipeline: Pipeline) -> None:
