@@ -78,7 +78,7 @@ _CURRENCY = {"美元": "USD", "dollars": "USD", "dollar": "USD", "usd": "USD", "
 _QUANTITY = re.compile(
     r"(?P<cur>\$|us\$)?\s?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s?"
     r"(?P<mult>万亿|千亿|百亿|千万|百万|亿|万|千|trillion|billion|bn|million|mn|thousand)?\s?"
-    r"(?P<more>多|余|以上|多万)?\s?"
+    r"(?P<more>多万|多|余|以上)?\s?"
     r"(?P<unit>%|percent|美元|dollars?|usd|人民币|元|yuan|欧元|euros?|年|个月|月|日|天|吨|家|项|人次|人|个|倍|台|次|公里|km)?",
     re.IGNORECASE,
 )
@@ -200,7 +200,8 @@ class _ArticleText:
 
 
 def claim_speaker(claim: str, known: set[str]) -> str | None:
-    """Who the claim says is speaking: a known speaker before a speech verb, else the words there."""
+    """Who the claim says is speaking: a known speaker before a speech verb, or the words that
+    open the sentence before one ("谢里夫说，…"); None when the claim attributes nothing."""
     m = _CLAIM_SPEAKER.search(claim) or _EN_SPEAKER.search(claim)
     if not m:
         return None
@@ -208,11 +209,14 @@ def claim_speaker(claim: str, known: set[str]) -> str | None:
     hits = [n for n in known if n in before]
     if hits:
         return max(hits, key=lambda n: (before.rfind(n), len(n)))
-    name = _strip_title(m.group(1))
+    lead = _LEAD_ATTRIBUTION.match(claim) or _EN_SPEAKER.match(claim.strip())
+    if not lead:
+        return None
+    name = _strip_title(lead.group(1))
     for t in _TITLES:  # "巴基斯坦总理谢里夫" → "谢里夫"
         if t in name:
             name = name.split(t)[-1]
-    return name if _is_name(name) else None
+    return name if _is_name(name) and len(name) <= 12 and not re.search(r"[的和与了在对]", name) else None
 
 
 # --------------------------------------------------------------------------- results
@@ -366,7 +370,7 @@ class Verifier:
         contradictions: list[Contradiction] = []
         if related:
             contradictions += [Contradiction("number", q.text, e.text) for q, e in conflicts]
-            known = self.article(best.article_id, ranked[0][0].doc.metadata["version"]).names
+            known = set().union(*(self.article(c.article_id, c.doc.metadata["version"]).names for c, _ in ranked[:EVIDENCE_SHOWN]))
             said_by = claim_speaker(sentence, known)
             # The same words may be said by several people: only the evidence close to the best counts.
             close = [e for e in evidence if e.coverage >= best.coverage - 0.1 or e.cosine >= best.cosine - 0.01]
