@@ -401,6 +401,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 add_btn = gr.Button("Add to the index", variant="primary")
                 upload_report = gr.HTML("", elem_id="qa-upload-report")
                 add_btn.click(upload_ui, [files, replace], [upload_report, articles_view, picker, files], api_visibility="private")
+            with gr.Tab("Check an answer", id="verify"):
+                verify_tab(pipeline)
             # Other tabs (quotes, verification) are added below.
             with gr.Tab("Who said what", id="quotes"):
                 quotes_tab(pipeline)
@@ -423,6 +425,48 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         btn.click(article_api, [api_id], api_out, api_name="article")
         btn.click(upload_api, [api_files, api_replace], api_out, api_name="upload")
     return app
+
+
+_VERIFY_COLOURS = {"supported": "#d9f2d9", "partly supported": "#fff3c4", "unsupported": "#eeeeee", "contradicted": "#ffd6d6"}
+
+
+def verification_html(result: Any) -> str:
+    """Each answer sentence coloured by its label, with contradictions side by side and the evidence."""
+    e = html.escape
+    parts = [f"<p class='qa-verify-score'><b>Score {result.score:.2f}</b> — "
+             + ", ".join(f"{n} {e(label)}" for label, n in result.counts.items() if n) + "</p>"]
+    for s in result.sentences:
+        block = [f"<div class='qa-verify-sentence' data-label='{e(s.label)}' style='background:{_VERIFY_COLOURS[s.label]};"
+                 f"border-radius:6px;padding:6px 10px;margin-bottom:8px'><b>[{e(s.label)}]</b> {e(s.sentence)}"]
+        if s.contradictions:
+            rows = "".join(f"<tr><td>{e(c.kind)}</td><td>{e(c.claim)}</td><td>{e(c.source)}</td></tr>" for c in s.contradictions)
+            block.append(f"<table class='qa-verify-conflicts'><tr><th></th><th>answer says</th><th>source says</th></tr>{rows}</table>")
+        if s.unmatched_numbers:
+            block.append(f"<div>Not found in the evidence: {e(', '.join(s.unmatched_numbers))}</div>")
+        for ev in s.evidence[:1] if s.label != "unsupported" else []:
+            who = f" · said by {e(ev.speaker)}" if ev.speaker else ""
+            block.append(f"<div class='qa-verify-evidence' style='margin-top:4px;font-size:90%'>Evidence: <code>{e(ev.article_id)}</code> · "
+                         f"{e(ev.date or 'undated')} · chars {ev.start}–{ev.end}{who}<br>{e(ev.sentence)}</div>")
+        block.append("</div>")
+        parts.append("".join(block))
+    return "\n".join(parts)
+
+
+def verify_tab(pipeline: Pipeline) -> None:
+    """The "Check an answer" tab: built inside the caller's gr.Blocks/gr.Tab context."""
+
+    def check(text: str, question: str) -> str:
+        try:
+            return verification_html(pipeline.verify(text, question or None))
+        except QAError as exc:
+            return f"<p class='qa-error'>{html.escape(str(exc))}</p>"
+
+    gr.Markdown("Paste an answer (from here or anywhere else): every sentence is checked against the articles.")
+    text = gr.Textbox(label="Answer to check", lines=5, elem_id="qa-verify-text")
+    question = gr.Textbox(label="Question (optional)", lines=1, elem_id="qa-verify-question")
+    run = gr.Button("Check", variant="primary", elem_id="qa-verify-run")
+    out = gr.HTML("", elem_id="qa-verify-result")
+    run.click(check, [text, question], out, api_name="verify")
 
 
 def speakers_html(speakers: Sequence[Any]) -> str:
