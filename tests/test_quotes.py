@@ -284,3 +284,17 @@ Tokayev said: "Kazakhstan is the largest economy in Central Asia."
 "Our digital platforms will simplify business," the president added.
 "We invite Pakistani partners to use these opportunities," he said.
 """
+
+
+@pytest.mark.slow
+def test_quotes_tab_renders_article_text_as_text(seed_pipeline: Pipeline) -> None:
+    from dataclasses import replace
+
+    from qa import ui
+
+    ui.build_app(seed_pipeline)  # the tab builds inside the real page
+    q = seed_pipeline.quotes(speaker="米尔济约耶夫")[0]
+    page = ui.quotes_html(seed_pipeline, [replace(q, speaker="<b>x</b>", title="<script>alert(1)</script>")])
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x" in page
+    assert f"<mark>{q.text}</mark>" in page  # the quote highlighted inside its source paragraph
+    assert "米尔济约耶夫" in ui.speakers_html(seed_pipeline.speakers())
