@@ -168,7 +168,8 @@ def missing_entities(question: str, keyword: KeywordIndex | None) -> list[str]:
     for pair in jieba.posseg.lcut(normalize(question)):
         word, flag = pair.word, pair.flag
         # Two-character names are too often abbreviations the articles spell differently (中国 vs 中欧, 巴方).
-        if len(word) < 3 or not (flag.startswith(("ns", "nr", "nt")) or flag == "eng"):
+        # Organisation tags (nt) are left out: jieba gives them to ordinary compounds such as 联合开发.
+        if len(word) < 3 or not (flag.startswith(("ns", "nr")) or flag == "eng"):
             continue
         pieces = [t for t in tokenize(word) if len(t) >= 2] or [word]
         if word not in keyword.vocabulary and not all(t in keyword.vocabulary for t in pieces):
