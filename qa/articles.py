@@ -200,7 +200,7 @@ def safe_article_name(name: str) -> str:
     be .txt or .md. Raises `ArticleError` when nothing usable is left.
     """
     base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME_CHARS.sub("_", base).strip(" .")
+    base = re.sub(r"\.{2,}", ".", _UNSAFE_NAME_CHARS.sub("_", base)).strip(" .")
     stem, dot, suffix = base.rpartition(".")
     if not dot or f".{suffix.lower()}" not in ARTICLE_SUFFIXES:
         raise ArticleError(str(name), "only .txt and .md files can be added")

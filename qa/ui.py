@@ -47,6 +47,12 @@ THEME = gr.themes.Default(
 )
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _esc = html.escape
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+def _show(text: str) -> str:
+    """Escaped text for a pre-wrap block; runs of blank lines (common in scraped news) shown as one."""
+    return _esc(_BLANK_LINES.sub("\n\n", text))
 
 
 # ---------------------------------------------------------------- rendering (pure)
@@ -57,7 +63,7 @@ def _citation_key(turn: int, n: int) -> str:
 def _passage_html(c: dict[str, Any]) -> str:
     text = c["chunk_text"]
     a, b = c["sentence_start"] - c["chunk_start"], c["sentence_end"] - c["chunk_start"]
-    return f"{_esc(text[:a])}<mark class='qa-hit'>{_esc(text[a:b])}</mark>{_esc(text[b:])}"
+    return f"{_show(text[:a])}<mark class='qa-hit'>{_show(text[a:b])}</mark>{_show(text[b:])}"
 
 
 def citation_detail_html(c: dict[str, Any]) -> str:
@@ -147,9 +153,9 @@ def article_html(pipeline: Pipeline, article_id: str, start: int = -1, end: int 
         note = "<div class='qa-error'>The file has changed since it was indexed; re-index to refresh the highlight.</div>"
         start = end = -1
     if 0 <= start < end <= len(text):
-        body = f"{_esc(text[:start])}<mark class='qa-hit' id='qa-article-hit'>{_esc(text[start:end])}</mark>{_esc(text[end:])}"
+        body = f"{_show(text[:start])}<mark class='qa-hit' id='qa-article-hit'>{_show(text[start:end])}</mark>{_show(text[end:])}"
     else:
-        body = _esc(text)
+        body = _show(text)
     return (
         f"{note}<div class='qa-article-head'><b>{_esc(record.title)}</b><div class='qa-meta'>{_esc(record.date or 'undated')}"
         f" · <code>{_esc(record.id)}</code></div></div><div class='qa-article-text'>{body}</div>"
