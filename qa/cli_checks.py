@@ -60,6 +60,14 @@ def eval_command(settings: Settings, gold: Path, passages: Path | None, workdir:
     report = ev.evaluate(pipeline, items, k=k, faithfulness=not no_faithfulness, progress=lambda i, n: bar.update(i - bar.n))
     bar.close()
     report.meta["gold"] = str(gold)
+    if passages is not None:
+        report.meta["passages"] = str(passages)
+        # Benchmark data keeps its attribution in every report made from it (DRCD: CC BY-SA 3.0).
+        readme = passages.parent / "README.txt"
+        if readme.is_file():
+            lines = [ln.strip() for ln in readme.read_text(encoding="utf-8").splitlines()
+                     if ln.strip().startswith(("Source", "Dataset", "License"))]
+            report.meta["attribution"] = " | ".join(" ".join(ln.split()) for ln in lines)
     deltas: list[ev.Delta] = []
     if baseline is not None:
         try:
