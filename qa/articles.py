@@ -23,7 +23,8 @@ from pathlib import Path
 from qa.errors import ArticleError
 
 ARTICLE_SUFFIXES = (".txt", ".md")
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+MAX_ARTICLE_BYTES = 5 * 1024 * 1024
+"""Far above any news article (~100 KB); a bigger file would take hours to embed. Same as uploads."""
 TITLE_MAX_CHARS = 40
 
 _HEADER = re.compile(r"^\s*date\b[ \t:：]*(?P<rest>.*)$", re.IGNORECASE)
@@ -64,6 +65,8 @@ class ArticleProblem:
 class LoadResult:
     articles: list[Article]
     problems: list[ArticleProblem]
+    duplicates: list[ArticleProblem] = field(default_factory=list)
+    """Files whose text is identical to an earlier (by name) article: indexed once, under that name."""
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -178,12 +181,22 @@ def load_articles(folder: Path) -> LoadResult:
         raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
+    duplicates: list[ArticleProblem] = []
+    first_with: dict[str, str] = {}
     for path in article_paths(folder):
         try:
-            articles.append(load_article(path))
+            article = load_article(path)
         except ArticleError as exc:
             problems.append(ArticleProblem(path, exc.reason))
-    return LoadResult(articles, problems)
+            continue
+        # A copy would fill the top results with the same passage twice; index it once and say so.
+        original = first_with.setdefault(article.content_hash, article.id)
+        if original != article.id:
+            duplicates.append(ArticleProblem(path, f"same text as {original}; indexed once, under {original}"))
+            continue
+        articles.append(article)
+    return LoadResult(articles, problems, duplicates)
+
 
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,16 @@ class _Group(click.Group):
         except QAError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug or a library failure: one line, never a traceback
+            if os.environ.get("QA_DEBUG"):
+                raise
+            click.secho(
+                f"Error: unexpected {exc.__class__.__name__}: {exc} (this is a bug; rerun with QA_DEBUG=1 for details)",
+                fg="red", err=True,
+            )
+            sys.exit(2)
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -56,11 +67,15 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Drop the index and build it again from scratch.")
+@click.option("--check", is_flag=True, help="Only check the index for consistency (exit 1 if it has problems).")
 @click.pass_obj
-def index(settings: Settings, rebuild: bool) -> None:
+def index(settings: Settings, rebuild: bool, check: bool) -> None:
     """Index the articles folder (incremental: only new or changed articles are embedded)."""
     from tqdm import tqdm
 
+    if check:
+        _check_index(settings)
+        return
     pipeline = _pipeline(settings)
     bar: tqdm | None = None
 
@@ -68,6 +83,8 @@ def index(settings: Settings, rebuild: bool) -> None:
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, unit="article", desc="indexing", disable=None, leave=False)
+        if bar.disable:  # not a terminal (a log, a pipe): plain lines instead of a bar
+            click.echo(f"indexed {done}/{total} articles", err=True)
         bar.update(done - bar.n)
 
     report = pipeline.build(rebuild=rebuild, progress=progress)
@@ -76,6 +93,24 @@ def index(settings: Settings, rebuild: bool) -> None:
     for problem in report.problems:
         click.secho(f"skipped {problem}", fg="yellow", err=True)
     click.echo(report.summary())
+
+
+def _check_index(settings: Settings) -> None:
+    from qa.articles import load_articles
+
+    pipeline = _pipeline(settings)
+    problems = pipeline.index.check()
+    records = pipeline.index.records()
+    for problem in problems:
+        click.secho(f"problem: {problem}", fg="red", err=True)
+    if problems:
+        raise QAError(f"the index in {pipeline.index.location} has {len(problems)} problem(s); "
+                      "`qa index` repairs it, `qa index --rebuild` rebuilds it from the articles")
+    loaded = load_articles(settings.articles_dir) if settings.articles_dir.is_dir() else None
+    pending = [a.id for a in loaded.articles if a.id not in records] if loaded else []
+    click.echo(f"index OK: {len(records)} articles, {sum(r.n_chunks for r in records.values())} chunks, "
+               f"{sum(r.n_sentences for r in records.values())} sentences"
+               + (f"; {len(pending)} article(s) in the folder not indexed yet (run `qa index`)" if pending else ""))
 
 
 @cli.command()
@@ -101,6 +136,9 @@ def ask(settings: Settings, question: str | None, k: int | None, article_ids: tu
             line = input("? ")
         except (EOFError, KeyboardInterrupt):
             break
+        except UnicodeDecodeError:
+            click.secho("Error: that line is not UTF-8 text; type the question again", fg="red", err=True)
+            continue
         if not line.strip():
             break
         try:
@@ -130,8 +168,10 @@ def _print_answer(answer: Any, as_json: bool) -> None:
 @cli.command()
 @click.option("--host", help="Address to bind [QA_HOST, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [QA_PORT, default 7860].")
+@click.option("--auth", help="user:password the page asks for; required unless HOST is loopback [QA_AUTH].")
+@click.option("--insecure-no-auth", is_flag=True, help="Allow a non-loopback HOST without a password (trusted networks only).")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, auth: str | None, insecure_no_auth: bool) -> None:
     """Start the chat page (builds the index first if there is none)."""
     from qa.ui import launch
 
@@ -139,6 +179,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         settings = settings.model_copy(update={"host": host})
     if port:
         settings = settings.model_copy(update={"port": port})
+    if auth:
+        from pydantic import SecretStr
+
+        settings = settings.model_copy(update={"auth": SecretStr(auth)})
+    if insecure_no_auth:
+        settings = settings.model_copy(update={"allow_unauthenticated": True})
     launch(settings)
 
 

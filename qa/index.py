@@ -126,6 +126,10 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
+        # Chroma caches the half-started system per path; drop it so a rebuilt store can be opened.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
         raise QAError(
             f"the index in {path} cannot be opened ({exc.__class__.__name__}: {exc}); "
             "rebuild it with `qa index --rebuild`"
@@ -139,9 +143,16 @@ class ArticleIndex:
         self.settings = settings
         self.embeddings = embeddings
         self.model_id = model_id_of(embeddings)
-        self.client = client or make_client(settings)
+        self._client = client
         prefix = settings.collection_prefix
         self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences", "quotes")}
+
+    @property
+    def client(self) -> chromadb.ClientAPI:
+        """Opened on first use, so that `qa index --rebuild` can still replace a store that cannot be opened."""
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
 
     # ----------------------------------------------------------------- state
     def _existing(self) -> set[str]:
@@ -260,12 +271,13 @@ class ArticleIndex:
         else:
             self._create_collections()
         records = self.records()
+        broken = self.incomplete() if records else set()  # e.g. a damaged store: re-embed, don't trust
         current = {a.id: a for a in articles}
         pending: list[tuple[Article, str]] = []
         for article in articles:
             version = article_version(article, self.settings, self.model_id)
             old = records.get(article.id)
-            if old is not None and old.version == version:
+            if old is not None and old.version == version and article.id not in broken:
                 report.unchanged.append(article.id)
             else:
                 pending.append((article, version))
@@ -393,6 +405,72 @@ class ArticleIndex:
             removed += len(stale)
         return removed
 
+    def _stored(self, kind: str) -> dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]]:
+        """(article_id, version) → [(id, metadata, document)] of one collection."""
+        got = self.collection(kind).get(include=["metadatas", "documents"])
+        out: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = {}
+        for rid, meta, doc in zip(got["ids"], got["metadatas"] or [], got["documents"] or []):
+            meta = dict(meta or {})
+            out.setdefault((str(meta.get("article_id")), str(meta.get("version"))), []).append((rid, meta, doc or ""))
+        return out
+
+    def incomplete(self) -> set[str]:
+        """Article ids whose committed version lacks chunks or sentences (`update` re-embeds them)."""
+        records = self.records()
+        chunks, sentences = self._stored("chunks"), self._stored("sentences")
+        return {
+            r.id for r in records.values()
+            if len(chunks.get((r.id, r.version), [])) != r.n_chunks
+            or len(sentences.get((r.id, r.version), [])) != r.n_sentences
+        }
+
+    def check(self) -> list[str]:
+        """Consistency problems of the stored index, one line each (empty list: consistent).
+
+        Checks the manifest, that every article record's chunks and sentences are all present
+        under its committed version with offsets that agree with each other, that nothing is
+        orphaned, and that the vector index finds each article's first chunk.
+        """
+        try:
+            self.check_compatible()
+        except QAError as exc:
+            return [str(exc)]
+        problems: list[str] = []
+        records = self.records()
+        chunks, sentences = self._stored("chunks"), self._stored("sentences")
+        for r in sorted(records.values(), key=lambda r: r.id):
+            have_c, have_s = chunks.get((r.id, r.version), []), sentences.get((r.id, r.version), [])
+            if len(have_c) != r.n_chunks:
+                problems.append(f"{r.id}: {len(have_c)} of {r.n_chunks} chunks present")
+            if len(have_s) != r.n_sentences:
+                problems.append(f"{r.id}: {len(have_s)} of {r.n_sentences} sentences present")
+            sents = {int(m["n"]): (int(m["start"]), int(m["end"]), d) for _, m, d in have_s}
+            for cid, meta, doc in have_c:
+                c_start, c_end = int(meta["start"]), int(meta["end"])
+                if c_end - c_start != len(doc):
+                    problems.append(f"{cid}: offsets {c_start}-{c_end} do not match its text ({len(doc)} chars)")
+                for n in json.loads(str(meta.get("sentences", "[]"))):
+                    got = sents.get(int(n))
+                    if got is None:
+                        problems.append(f"{cid}: refers to missing sentence {n}")
+                    elif not (c_start <= got[0] < got[1] <= c_end and doc[got[0] - c_start : got[1] - c_start] == got[2]):
+                        problems.append(f"{cid}: sentence {n} does not lie in the chunk text")
+        live = {(r.id, r.version) for r in records.values()}
+        for kind, stored in (("chunks", chunks), ("sentences", sentences)):
+            orphans = sum(len(v) for key, v in stored.items() if key not in live)
+            if orphans:
+                problems.append(f"{orphans} orphaned {kind} (left by an interrupted run)")
+        col = self.collection("chunks")
+        for r in records.values():
+            first = f"{r.id}#{r.version}#0"
+            got = col.get(ids=[first], include=["embeddings"])
+            if not got["ids"]:
+                continue  # already reported as missing above
+            hits = col.query(query_embeddings=[got["embeddings"][0]], n_results=min(5, col.count()), include=[])
+            if first not in hits["ids"][0]:
+                problems.append(f"{r.id}: its first chunk is stored but the vector index does not find it")
+        return problems
+
 
 def _dim(vectors: list[list[float]]) -> int:
     return len(vectors[0]) if vectors else 1
@@ -411,7 +489,10 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     index = ArticleIndex(settings, embeddings, client=_client_for_rebuild(settings) if rebuild else None)
     if rebuild:
         index.reset()
-    return index.update(loaded.articles, problems=loaded.problems, progress=progress)
+    report = index.update(loaded.articles, problems=loaded.problems, progress=progress)
+    # Reported with the problems, but not passed to update(): a copy's old record must go.
+    report.problems.extend(loaded.duplicates)
+    return report
 
 
 def _client_for_rebuild(settings: Settings) -> chromadb.ClientAPI:

