@@ -28,6 +28,7 @@ MAX_SENTENCES = 3
 W_KEYWORD = 0.10
 W_RANK = 0.01
 SECOND_SENTENCE_MARGIN = 0.02
+MIN_NEW_COVERAGE = 0.05
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,10 @@ class ExtractiveComposer:
         for c in cands[1:]:
             if len(chosen) >= MAX_SENTENCES or c.score < cands[0].score - SECOND_SENTENCE_MARGIN:
                 break
-            new_terms = {t for t in q_terms if t in c.terms and t not in covered}
-            if new_terms and all((c.article_id, c.start) != (o.article_id, o.start) for o in chosen):
+            # A further sentence must add a real part of the question (rare terms), not just the
+            # country names that occur everywhere: short answers are better answers.
+            new_weight = sum(weights[t] for t in q_terms if t in c.terms and t not in covered) / total
+            if new_weight > MIN_NEW_COVERAGE and all((c.article_id, c.start) != (o.article_id, o.start) for o in chosen):
                 chosen.append(c)
                 covered |= c.terms
         article_order = {a: i for i, a in enumerate(dict.fromkeys(c.article_id for c in chosen))}
