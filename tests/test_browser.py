@@ -184,3 +184,29 @@ def test_phone_width_layout(browser, page_url: str, shots: Path) -> None:  # typ
         assert outside == [], f"the page fetched from outside: {outside}"
     finally:
         context.close()
+
+
+def test_upload_from_the_articles_tab(browser, page_url: str, shots: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "mongolia.txt"
+    good.write_text(" date 2026-03-01\n哈萨克斯坦与蒙古国签署了开通阿斯塔纳至乌兰巴托直航航线的协议。首个航班将于2026年5月起每周运营三班。", encoding="utf-8")
+    bad = tmp_path / "broken.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    outside: list[str] = []
+    context, page = open_page(browser, page_url, 1280, 900, outside)
+    try:
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("#qa-articles table").wait_for()
+        page.locator("input[type=file]").first.set_input_files([str(good), str(bad)])
+        page.get_by_role("button", name="Add to the index").click()
+        report = page.locator("#qa-upload-report li")
+        report.nth(1).wait_for(timeout=120_000)
+        text = page.locator("#qa-upload-report").inner_text()
+        assert "mongolia.txt: added" in text and "broken.txt: rejected" in text and "binary" in text
+        assert "哈萨克斯坦与蒙古国签署了开通阿斯塔纳至乌兰巴托直航航线的协议" in page.locator("#qa-articles").inner_text()
+        page.screenshot(path=str(shots / "desktop-1280-articles.png"), full_page=True)
+        page.get_by_role("tab", name="Chat").click()
+        ask(page, "阿斯塔纳至乌兰巴托的直航每周运营几班？")
+        assert "三班" in page.locator("#qa-chat .qa-bot .qa-answer").last.inner_text()
+        assert outside == [], f"the page fetched from outside: {outside}"
+    finally:
+        context.close()
