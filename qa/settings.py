@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")
     port: int = Field(7860, description="Port of the chat page.")
+    llm: str | None = Field(None, description="Generative answers: 'openai:<model>' or 'ollama:<model>' (default: extractive).")
+    llm_base_url: str | None = Field(None, description="Base URL of the LLM server (e.g. http://127.0.0.1:8000/v1).")
+    llm_api_key: SecretStr | None = Field(None, description="API key of the LLM server, if it needs one.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before the LLM is abandoned for the extractive answer.")
     auth: SecretStr | None = Field(None, description="'user:password' the chat page asks for (required off loopback).")
     allow_unauthenticated: bool = Field(
         False, description="Serve on a non-loopback address without a password (only on a trusted network)."
