@@ -559,7 +559,8 @@ def model_state(cache_dir: Path, *, verify: bool = False) -> dict[str, Any]:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("QA_MODEL_CACHE") or DEFAULT_CACHE_DIR).expanduser()
+    """Used when no cache folder is given; `Settings.model_cache` (QA_MODEL_CACHE) overrides it."""
+    return Path(DEFAULT_CACHE_DIR).expanduser()
 
 
 class BundledE5Embeddings(Embeddings):
@@ -581,22 +582,40 @@ class BundledE5Embeddings(Embeddings):
         batch_size: int | None = None,
         query_engine: str = "auto",
     ) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE
-        self.path = materialize(self.cache_dir)
-        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        self._tokenizer = self._model.tokenizer
-        self.dimension: int = int(self._model.get_embedding_dimension())
-        self._window = int(self._model.max_seq_length) - 2
-        self._bos = int(self._tokenizer.convert_tokens_to_ids("<s>"))
-        self._eos = int(self._tokenizer.convert_tokens_to_ids("</s>"))
-        self._pad = int(self._tokenizer.pad_token_id)
+        self.dimension: int = 384
         # See benchmarks/results/embedder.md: decides whether single queries go to the C engine.
         self.query_engine = _resolve_query_engine(query_engine)
         self._c_engine: Any = None
         self._c_lock = threading.Lock()
+        # The torch model (≈ 466 MiB, seconds to load) is loaded on first use: a `qa ask` that
+        # only embeds its question through the C engine never pays for it.
+        self._st: Any = None
+        self._st_lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._st_lock:
+            if self._st is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                self.path = materialize(self.cache_dir)
+                model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                tokenizer = model.tokenizer
+                self.dimension = int(model.get_embedding_dimension())
+                self._window = int(model.max_seq_length) - 2
+                self._bos = int(tokenizer.convert_tokens_to_ids("<s>"))
+                self._eos = int(tokenizer.convert_tokens_to_ids("</s>"))
+                self._pad = int(tokenizer.pad_token_id)
+                self._tokenizer = tokenizer
+                self._st = model
+            return self._st
+
+    @property
+    def _model(self) -> Any:
+        return self._load()
 
     # -- LangChain API
 
@@ -619,6 +638,7 @@ class BundledE5Embeddings(Embeddings):
         out = np.zeros((len(texts), self.dimension), np.float32)
         if not texts:
             return out
+        self._load()
         prompt = PROMPTS[prompt_name]
         # verbose=False: long texts are expected here, they are windowed below, not truncated
         content = self._tokenizer([prompt + t for t in texts], add_special_tokens=False, verbose=False)["input_ids"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import sys
 from pathlib import Path
@@ -150,6 +151,10 @@ def ask(settings: Settings, question: str | None, k: int | None, article_ids: tu
         click.echo()
 
 
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
 def _print_answer(answer: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -165,7 +170,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         a, b = c.sentence_in_chunk
         passage = c.chunk_text
         click.echo(
-            "    " + (passage[:a] + click.style(passage[a:b], bold=True, underline=True) + passage[b:]).replace("\n", " ")
+            "    " + _one_line(passage[:a]) + click.style(_one_line(passage[a:b]), bold=True, underline=True) + _one_line(passage[b:])
         )
 
 
@@ -252,6 +257,23 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
     widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+@cli.command()
+@click.option("--verify", is_flag=True, help="Also check every file's sha256 (slower).")
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+@click.pass_obj
+def models(settings: Settings, verify: bool, as_json: bool) -> None:
+    """Which embedding model and engine are in use, where their files are, and their state."""
+    from qa.embeddings import describe_embedder
+
+    state = describe_embedder(settings, verify=verify)
+    if as_json:
+        click.echo(json.dumps(state, ensure_ascii=False, indent=2))
+        return
+    width = max(len(k) for k in state)
+    for key, value in state.items():
+        click.echo(f"{key:<{width}}  {value}")
 
 
 def main() -> None:

