@@ -271,7 +271,10 @@ class ArticleIndex:
         else:
             self._create_collections()
         records = self.records()
-        broken = self.incomplete() if records else set()  # e.g. a damaged store: re-embed, don't trust
+        # One metadata-only scan serves both the damage check and, if nothing is written, orphan removal
+        # (each full scan is seconds at 100k chunks).
+        scans = {kind: self._stored(kind, documents=False) for kind in ("chunks", "sentences")} if records else None
+        broken = self.incomplete(scans) if records else set()  # e.g. a damaged store: re-embed, don't trust
         current = {a.id: a for a in articles}
         pending: list[tuple[Article, str]] = []
         for article in articles:
@@ -291,7 +294,7 @@ class ArticleIndex:
         self._write(pending, report, progress)
         for rid in report.removed:
             self._delete_article(rid)
-        report.orphans_removed = self._remove_orphans()
+        report.orphans_removed = self._remove_orphans(scans if not pending and not report.removed else None)
         if pending or report.removed or report.orphans_removed or synced:
             self._bump_generation()
         report.seconds = time.perf_counter() - started
@@ -329,58 +332,62 @@ class ArticleIndex:
         ci = si = 0
         chunks_col, sents_col, arts_col = self.collection("chunks"), self.collection("sentences"), self.collection("articles")
         quote_batch = QuoteBatch(self, [article for article, _, _, _ in group])
+        # One write per collection per group, not per article: each Chroma write has a fixed cost
+        # (~20-150 ms) that dominated indexing at 10k+ articles. Records still follow their chunks.
+        sent_rows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "documents": [], "metadatas": []}
+        chunk_rows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "documents": [], "metadatas": []}
+        record_ids: list[str] = []
+        record_metas: list[dict[str, Any]] = []
         for article, version, chunks, sentences in group:
             base = {"article_id": article.id, "version": version, "date": article.date_str, "date_int": date_to_int(article.date)}
-            sent_ids = [f"{article.id}#{version}#s{j}" for j in range(len(sentences))]
             sent_index = {span: j for j, span in enumerate(sentences)}
-            _add(
-                sents_col,
-                ids=sent_ids,
-                embeddings=sent_vecs[si : si + len(sentences)],
-                documents=[article.text[s:e] for s, e in sentences],
-                metadatas=[{**base, "start": s, "end": e, "n": j} for j, (s, e) in enumerate(sentences)],
-            )
+            sent_rows["ids"] += [f"{article.id}#{version}#s{j}" for j in range(len(sentences))]
+            sent_rows["embeddings"] += sent_vecs[si : si + len(sentences)]
+            sent_rows["documents"] += [article.text[s:e] for s, e in sentences]
+            sent_rows["metadatas"] += [{**base, "start": s, "end": e, "n": j} for j, (s, e) in enumerate(sentences)]
             si += len(sentences)
-            _add(
-                chunks_col,
-                ids=[f"{article.id}#{version}#{c.index}" for c in chunks],
-                embeddings=chunk_vecs[ci : ci + len(chunks)],
-                documents=[c.text for c in chunks],
-                metadatas=[
-                    {
-                        **base,
-                        "title": article.title,
-                        "index": c.index,
-                        "start": c.start,
-                        "end": c.end,
-                        "sentences": json.dumps([sent_index[(s.start, s.end)] for s in c.sentences]),
-                    }
-                    for c in chunks
-                ],
-            )
+            chunk_rows["ids"] += [f"{article.id}#{version}#{c.index}" for c in chunks]
+            chunk_rows["embeddings"] += chunk_vecs[ci : ci + len(chunks)]
+            chunk_rows["documents"] += [c.text for c in chunks]
+            chunk_rows["metadatas"] += [
+                {
+                    **base,
+                    "title": article.title,
+                    "index": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                    "sentences": json.dumps([sent_index[(s.start, s.end)] for s in c.sentences]),
+                }
+                for c in chunks
+            ]
             ci += len(chunks)
-            quote_batch.write(article, version)
-            # Commit point: from here on queries see the new version.
-            arts_col.upsert(
-                ids=[article.id],
-                embeddings=[[1.0] * _dim(chunk_vecs)],  # Chroma needs a vector; records are looked up by id
-                metadatas=[
-                    {
-                        **base,
-                        "title": article.title,
-                        "content_hash": article.content_hash,
-                        "path": str(article.path),
-                        "n_chunks": len(chunks),
-                        "n_sentences": len(sentences),
-                        "photo_credit": article.photo_credit or "",
-                        "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    }
-                ],
+            record_ids.append(article.id)
+            record_metas.append(
+                {
+                    **base,
+                    "title": article.title,
+                    "content_hash": article.content_hash,
+                    "path": str(article.path),
+                    "n_chunks": len(chunks),
+                    "n_sentences": len(sentences),
+                    "photo_credit": article.photo_credit or "",
+                    "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                }
             )
-            for kind in ("chunks", "sentences", "quotes"):
-                self.collection(kind).delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
             report.chunks_written += len(chunks)
             report.sentences_written += len(sentences)
+        _add(sents_col, **sent_rows)
+        _add(chunks_col, **chunk_rows)
+        for article, version, _, _ in group:
+            quote_batch.write(article, version)
+        # Commit point: from here on queries see the new versions.
+        arts_col.upsert(ids=record_ids, embeddings=[[1.0] * _dim(chunk_vecs)] * len(record_ids), metadatas=record_metas)  # type: ignore[arg-type]
+        # Earlier versions exist only for articles that were indexed before (crash leftovers: _remove_orphans).
+        replaced = set(report.updated)
+        for article, version, _, _ in group:
+            if article.id in replaced:
+                for kind in ("chunks", "sentences", "quotes"):
+                    self.collection(kind).delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
         self._bump_generation()
 
     def _delete_article(self, article_id: str) -> None:
@@ -388,36 +395,43 @@ class ArticleIndex:
         for kind in ("chunks", "sentences", "quotes"):
             self.collection(kind).delete(where={"article_id": article_id})
 
-    def _remove_orphans(self) -> int:
-        """Chunks, sentences or quotes whose version no article record points at (left by a crash)."""
+    def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None) -> int:
+        """Chunks, sentences or quotes whose version no article record points at (left by a crash).
+
+        `scans`: `_stored` results of this update when nothing was written since (saves a full scan).
+        """
         live = {(r.id, r.version) for r in self.records().values()}
         removed = 0
         for kind in ("chunks", "sentences", "quotes"):
             col = self.collection(kind)
-            got = col.get(include=["metadatas"])
-            stale = [
-                cid
-                for cid, meta in zip(got["ids"], got["metadatas"] or [])
-                if (str((meta or {}).get("article_id")), str((meta or {}).get("version"))) not in live
-            ]
+            if scans and kind in scans:
+                stale = [row[0] for key, rows in scans[kind].items() if key not in live for row in rows]
+            else:
+                got = col.get(include=["metadatas"])
+                stale = [
+                    cid
+                    for cid, meta in zip(got["ids"], got["metadatas"] or [])
+                    if (str((meta or {}).get("article_id")), str((meta or {}).get("version"))) not in live
+                ]
             for i in range(0, len(stale), WRITE_BATCH):
                 col.delete(ids=stale[i : i + WRITE_BATCH])
             removed += len(stale)
         return removed
 
-    def _stored(self, kind: str) -> dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]]:
-        """(article_id, version) → [(id, metadata, document)] of one collection."""
-        got = self.collection(kind).get(include=["metadatas", "documents"])
+    def _stored(self, kind: str, *, documents: bool = True) -> dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]]:
+        """(article_id, version) → [(id, metadata, document)] of one collection (document "" if not asked for)."""
+        got = self.collection(kind).get(include=["metadatas", "documents"] if documents else ["metadatas"])  # type: ignore[list-item]
         out: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = {}
-        for rid, meta, doc in zip(got["ids"], got["metadatas"] or [], got["documents"] or []):
+        for rid, meta, doc in zip(got["ids"], got["metadatas"] or [], got["documents"] or [""] * len(got["ids"])):
             meta = dict(meta or {})
             out.setdefault((str(meta.get("article_id")), str(meta.get("version"))), []).append((rid, meta, doc or ""))
         return out
 
-    def incomplete(self) -> set[str]:
+    def incomplete(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None) -> set[str]:
         """Article ids whose committed version lacks chunks or sentences (`update` re-embeds them)."""
         records = self.records()
-        chunks, sentences = self._stored("chunks"), self._stored("sentences")
+        scans = scans or {kind: self._stored(kind, documents=False) for kind in ("chunks", "sentences")}
+        chunks, sentences = scans["chunks"], scans["sentences"]
         return {
             r.id for r in records.values()
             if len(chunks.get((r.id, r.version), [])) != r.n_chunks
