@@ -197,10 +197,8 @@ class HybridRetriever(BaseRetriever):
 
     def _dense(self, query: str, fetch: int, filters: Filters, snap: _Snapshot) -> list[tuple[str, float]]:
         vector = self.index.embeddings.embed_query(query)
-        # The collection directly, not a LangChain `Chroma` wrapper: building one per query cost
-        # ~0.1 s (it re-reads chromadb's settings from the environment).
-        got = self.index.collection("chunks").query(
-            query_embeddings=[vector], n_results=fetch, where=filters.chroma_where(), include=["distances"]
+        hits = self.index.vectorstore("chunks").similarity_search_by_vector_with_relevance_scores(
+            vector, k=fetch, filter=filters.chroma_where()
         )
-        # Chroma returns cosine *distances*; the similarity is 1 - distance.
-        return [(str(cid), 1.0 - float(d)) for cid, d in zip(got["ids"][0], (got["distances"] or [[]])[0]) if cid in snap.metadata]
+        # Chroma returns cosine *distances* here; the similarity is 1 - distance.
+        return [(str(doc.id), 1.0 - float(distance)) for doc, distance in hits if doc.id in snap.metadata]
