@@ -224,7 +224,7 @@ class ArticleIndex:
     def records(self) -> dict[str, ArticleRecord]:
         if not self.exists():
             return {}
-        got = self.collection("articles").get(include=["metadatas"])
+        got = get_all(self.collection("articles"), ["metadatas"])
         out: dict[str, ArticleRecord] = {}
         for rid, meta in zip(got["ids"], got["metadatas"] or []):
             meta = dict(meta or {})
@@ -415,7 +415,7 @@ class ArticleIndex:
             if scans and kind in scans:
                 stale = [row[0] for key, rows in scans[kind].items() if key not in live for row in rows]
             else:
-                got = col.get(include=["metadatas"])
+                got = get_all(col, ["metadatas"])
                 stale = [
                     cid
                     for cid, meta in zip(got["ids"], got["metadatas"] or [])
@@ -428,9 +428,9 @@ class ArticleIndex:
 
     def _stored(self, kind: str, *, documents: bool = True) -> dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]]:
         """(article_id, version) → [(id, metadata, document)] of one collection (document "" if not asked for)."""
-        got = self.collection(kind).get(include=["metadatas", "documents"] if documents else ["metadatas"])  # type: ignore[list-item]
+        got = get_all(self.collection(kind), ["metadatas", "documents"] if documents else ["metadatas"])
         out: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = {}
-        for rid, meta, doc in zip(got["ids"], got["metadatas"] or [], got["documents"] or [""] * len(got["ids"])):
+        for rid, meta, doc in zip(got["ids"], got["metadatas"] or [], got.get("documents") or [""] * len(got["ids"])):
             meta = dict(meta or {})
             out.setdefault((str(meta.get("article_id")), str(meta.get("version"))), []).append((rid, meta, doc or ""))
         return out
@@ -492,6 +492,24 @@ class ArticleIndex:
             if first not in hits["ids"][0]:
                 problems.append(f"{r.id}: its first chunk is stored but the vector index does not find it")
         return problems
+
+
+READ_PAGE = 5000
+"""Rows per read: one unpaged `get` of a large collection fails in Chroma ("too many SQL variables", >32k rows)."""
+
+
+def get_all(col: chromadb.Collection, include: list[str]) -> dict[str, list[Any]]:
+    """Every row of `col` (ids plus `include` fields), read in pages."""
+    out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        got = col.get(include=include, limit=READ_PAGE, offset=offset)  # type: ignore[arg-type]
+        out["ids"] += got["ids"]
+        for key in include:
+            out[key] += got.get(key) or []  # type: ignore[operator]
+        if len(got["ids"]) < READ_PAGE:
+            return out
+        offset += READ_PAGE
 
 
 def _dim(vectors: list[list[float]]) -> int:

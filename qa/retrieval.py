@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from qa.index import ArticleIndex, ArticleRecord, date_to_int
+from qa.index import ArticleIndex, ArticleRecord, date_to_int, get_all
 from qa.keywords import KeywordIndex
 
 RRF_K = 60
@@ -74,7 +74,7 @@ class _Snapshot:
         # rebuild (read last, a stale snapshot could be labelled current and kept until the next write).
         self.generation = index.generation()
         chunks = index.collection("chunks")
-        got = chunks.get(include=["documents", "metadatas"])
+        got = get_all(chunks, ["documents", "metadatas"])
         # Records after chunks: a record is committed only after all its chunks are written, so a
         # version missing from the chunks read above can be fetched now (a concurrent update).
         self.records: dict[str, ArticleRecord] = index.records()
