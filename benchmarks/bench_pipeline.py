@@ -453,10 +453,10 @@ def write_report(res: dict[str, Any]) -> str:
         "",
         f"Data: {ATTRIBUTION}",
         "",
-        "Embedding: vectors are cached by text (benchmarks/.cache); scaled corpora are the 1,000 passages plus "
+        f"Embedding: vectors are cached by text (benchmarks/.cache); scaled corpora are the {res.get('passages', 1000):,} passages plus "
         "replicas with rotated sentences and other dates/file names. Replica chunks never embedded get the "
         "normalised mean of their (really embedded) sentence vectors, so latency/memory/re-index at scale are real "
-        "and quality is measured on the real 1,000-passage index only.",
+        f"and quality is measured on the real {res.get('passages', 1000):,}-passage index only.",
         "",
         "## Throughput (real embedder, no cache)",
         "",
@@ -468,7 +468,7 @@ def write_report(res: dict[str, Any]) -> str:
         f"| {tp['articles']} | {tp['chunks']} ({tp['chunk_median_chars']:.0f}) | {tp['sentences']} | {tp['raw_chunks_per_s']:.2f} | "
         f"{tp['raw_sentences_per_s']:.2f} | {tp['raw_chars_per_s']:.0f} | {tp['index_chars_per_s']:.0f} | {tp['index_over_raw']:.2f} |",
         "",
-        "## Retrieval quality (1,000 passages; loose = chunk contains an answer, strict = and comes from the gold passage)",
+        f"## Retrieval quality ({res.get('passages', 1000):,} passages; loose = chunk contains an answer, strict = and comes from the gold passage)",
         "",
         "| system | chunks | r@1 loose | r@5 loose | r@10 loose | MRR loose | r@1 strict | r@5 strict | r@10 strict | MRR strict |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -497,7 +497,7 @@ def write_report(res: dict[str, Any]) -> str:
             f"({w['noop_reindex_s_per_1000_articles']:.2f}) | {w['first_query_snapshot_s']:.1f} | {w['retrieval_p50_ms']:.0f}/{w['retrieval_p95_ms']:.0f} | "
             f"{w['ask_p50_ms']:.0f}/{w['ask_p95_ms']:.0f} | {w['rss_mb']:.0f} ({w['peak_rss_mb']:.0f}) | {w['hybrid_loose_recall@5']:.3f} |")
     rl = res["recipe_latency"]
-    lines += ["", f"LangChain recipe similarity_search(k=4) at 1,000 passages: p50 {rl['p50_ms']:.0f} ms, p95 {rl['p95_ms']:.0f} ms "
+    lines += ["", f"LangChain recipe similarity_search(k=4) at {res.get('passages', 1000):,} passages: p50 {rl['p50_ms']:.0f} ms, p95 {rl['p95_ms']:.0f} ms "
               "(query vectors cached, so this is search only).", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for name, measured, ok in res["targets"]:
         lines.append(f"| {name} | {measured} | {'yes' if ok else 'NO'} |")
@@ -562,7 +562,8 @@ def main() -> None:
     model_id = model_id_of(inner)
     cache_file = args.cache_dir / (hashlib.sha1(model_id.encode()).hexdigest()[:12] + ".pkl")
     res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M"), "embedder": args.embedder, "model_id": model_id,
-                           "questions": len(quality_qs), "attribution": ATTRIBUTION, "load_avg_start": os.getloadavg()}
+                           "questions": len(quality_qs), "attribution": ATTRIBUTION, "load_avg_start": os.getloadavg(),
+                           "passages": len(passages)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_suffix(".partial.json")
 
