@@ -21,8 +21,10 @@ $(VENV)/.app: $(VENV)/.torch pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# The tests also exercise the optional LLM backends (against a local stub server) and the recipe
+# the benchmark compares with, so they install those extras too.
 $(VENV)/.test: $(VENV)/.app pyproject.toml
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,llm,bench]'
 	touch $@
 
 # Debian packages: chromium for the browser tests, a CJK font so Chinese renders (not boxes).
