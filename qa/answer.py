@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from qa.index import ArticleIndex
-from qa.keywords import KeywordIndex, normalize, tokenize
+from qa.keywords import STOPWORDS, KeywordIndex, normalize, tokenize
 from qa.retrieval import HybridRetriever
 
 MAX_SENTENCES = 3
@@ -150,15 +150,23 @@ _DATE_A = re.compile(
 )
 
 
+_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+(?:\.[0-9]+)?%?")
+
+
+def _units(text: str) -> set[str]:
+    """Chinese characters one by one, Latin words and numbers whole (letters alone mean nothing)."""
+    return set(_UNIT.findall(normalize(text)))
+
+
 def question_characters(question: str) -> set[str]:
-    """The question's characters that can appear in its answer: folded, no punctuation, no question words."""
-    return {ch for ch in re.sub(r"[^\w]", "", normalize(question)) if ch not in _QUESTION_WORDS}
+    """The question's units that can appear in its answer: no punctuation, no question or stop words."""
+    return {u for u in _units(question) if u not in _QUESTION_WORDS and u not in STOPWORDS}
 
 
-def character_coverage(question_chars: set[str], sentence: str) -> float:
-    if not question_chars:
+def character_coverage(question_units: set[str], sentence: str) -> float:
+    if not question_units:
         return 0.0
-    return len(question_chars & set(normalize(sentence))) / len(question_chars)
+    return len(question_units & _units(sentence)) / len(question_units)
 
 
 def expected_answer_type(question: str) -> str | None:

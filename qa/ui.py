@@ -105,6 +105,10 @@ def answer_html(answer: dict[str, Any], turn: int) -> str:
     return "".join(parts)
 
 
+ASK_CONCURRENCY = 4
+"""Questions answered at once; more wait in Gradio's queue (2 cores: more would only thrash)."""
+
+
 def conversation_html(turns: Sequence[dict[str, Any]]) -> str:
     """The whole chat: turns on the left, the source reader on the right (stacked on phones)."""
     if not turns:
@@ -118,7 +122,7 @@ def conversation_html(turns: Sequence[dict[str, Any]]) -> str:
         for i, t in enumerate(turns):
             items.append(f"<div class='qa-msg qa-user'><div class='qa-bubble'>{_esc(t['question'])}</div></div>")
             if t.get("pending"):
-                inner = "<div class='qa-answer qa-pending'>…</div>"
+                inner = f"<div class='qa-answer qa-pending'>{_esc(t.get('partial', ''))}…</div>"
             elif t.get("error"):
                 inner = f"<div class='qa-answer qa-error'>{_esc(t['error'])}</div>"
             else:
@@ -346,10 +350,20 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         pending = {"question": question, "query": query, "pending": True}
         yield "", turns, conversation_html(turns + [pending])
         try:
-            answer = pipeline.ask(
-                question, k=int(k) if k else None, article_ids=article_ids or None,
-                since=parse_date(since, "from"), until=parse_date(until, "until"), history=history,
-            )
+            options = dict(k=int(k) if k else None, article_ids=article_ids or None,
+                           since=parse_date(since, "from"), until=parse_date(until, "until"), history=history)
+            # With a generative backend the text arrives piece by piece; the extractive answer
+            # (the default) is a single final item.
+            partial = ""
+            answer = None
+            for item in pipeline.stream(question, **options):
+                if isinstance(item, str):
+                    partial += item
+                    yield "", turns, conversation_html(turns + [{**pending, "partial": partial}])
+                else:
+                    answer = item
+            if answer is None:
+                raise QAError("the answerer returned nothing; try again")
             turn = {"question": question, "query": query, "answer": answer.to_dict()}
         except QAError as exc:
             turn = {"question": question, "query": query, "error": str(exc)}
@@ -394,8 +408,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages to retrieve")
                     picker = gr.Dropdown(choices=article_choices(pipeline), multiselect=True, label="Only these articles (empty = all)")
                 inputs = [box, turns, k, picker, since, until]
-                box.submit(respond, inputs, [box, turns, chat], api_visibility="private")
-                send.click(respond, inputs, [box, turns, chat], api_visibility="private")
+                # Pipeline.ask is thread-safe: several people may ask at once (Gradio's default is one).
+                box.submit(respond, inputs, [box, turns, chat], api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
+                send.click(respond, inputs, [box, turns, chat], api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
                 clear_btn.click(clear, None, [turns, chat], api_visibility="private")
             with gr.Tab("Articles", id="articles"):
                 articles_view = gr.HTML(articles_table_html(pipeline), elem_id="qa-articles")
@@ -427,7 +442,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             api_files = gr.File(file_count="multiple", type="filepath")
             api_replace = gr.Checkbox(False)
         btn = gr.Button(visible=False)
-        btn.click(ask_api, [api_q, api_k, api_ids, api_since, api_until, api_history], api_out, api_name="ask")
+        btn.click(ask_api, [api_q, api_k, api_ids, api_since, api_until, api_history], api_out, api_name="ask",
+                  concurrency_limit=ASK_CONCURRENCY)
         btn.click(articles_api, None, api_out, api_name="articles")
         btn.click(article_api, [api_id], api_out, api_name="article")
         btn.click(upload_api, [api_files, api_replace], api_out, api_name="upload")
