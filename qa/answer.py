@@ -141,8 +141,11 @@ _NUMBER_Q = re.compile(
 )
 _DATE_Q = re.compile(r"哪一?天|哪一?年|几月|几号|什么日期|what (date|day|year)|which (date|day|year)|in what year", re.IGNORECASE)
 _CN_NUMERAL = "零一二两三四五六七八九十百千万亿"
+# A numeral before any measure word counts (三班, 五架, 两艘) — except 一, which starts too many plain
+# words (一些, 一致, 统一) and so needs a known measure word.
 _NUMBER_A = re.compile(
-    rf"\d|[{_CN_NUMERAL}]{{2,}}|[{_CN_NUMERAL}][个项家年倍次人名座所种吨成届番位条旗部本张场期代层岁]|分之|半|第[{_CN_NUMERAL}]"
+    rf"\d|[{_CN_NUMERAL}]{{2,}}|[二两三四五六七八九十百千万亿][\u4e00-\u9fff]|"
+    rf"一[个项家年倍次人名座所种吨成届番位条旗部本张场期代层岁班架艘辆台只批轮周天月]|分之|半|第[{_CN_NUMERAL}]"
 )
 _DATE_A = re.compile(
     r"\d{4}|\d{1,2}月|\d{1,2}日|[今去明前]年|[今明昨前]天|本月|上月|[元初]年|[一二三四五六七八九十]+年|"

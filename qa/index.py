@@ -147,6 +147,7 @@ class ArticleIndex:
         prefix = settings.collection_prefix
         self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences", "quotes")}
         self._stores: dict[str, Chroma] = {}
+        self._writes = 0
 
     @property
     def client(self) -> chromadb.ClientAPI:
@@ -210,12 +211,18 @@ class ArticleIndex:
         return store
 
     def generation(self) -> str:
-        """Changes on every committed write; readers use it to refresh their caches."""
+        """Changes on every committed write; readers use it to refresh their caches.
+
+        Two parts: the stored generation (writes by other processes, e.g. `qa index` while the page
+        runs) and this object's own write count. Chroma may serve collection metadata from a cache for
+        a moment after `modify`, so a reader in this process must not depend on it alone: an upload
+        followed at once by a question about it found the old snapshot (a flaky page test)."""
         if not self.exists():
             return ""
-        return str(self.manifest().get("generation", ""))
+        return f"{self.manifest().get('generation', '')}/{self._writes}"
 
     def _bump_generation(self) -> None:
+        self._writes += 1
         col = self.collection("articles")
         meta = dict(col.metadata or {})
         meta["generation"] = f"{time.time_ns()}"
@@ -523,10 +530,15 @@ def _add(col: chromadb.Collection, *, ids: list[str], embeddings: list[list[floa
             col.upsert(ids=ids[sl], embeddings=embeddings[sl], documents=documents[sl], metadatas=metadatas[sl])  # type: ignore[arg-type]
 
 
-def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None) -> IndexReport:
-    """`qa index`: load the articles folder and bring the index up to date."""
+def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = False,
+                progress: Callable[[int, int], None] | None = None, index: ArticleIndex | None = None) -> IndexReport:
+    """`qa index`: load the articles folder and bring the index up to date.
+
+    `index`: an open index to update (so its readers see the write at once); a rebuild always opens
+    a fresh one, since the old store may be unreadable."""
     loaded = load_articles(settings.articles_dir)
-    index = ArticleIndex(settings, embeddings, client=_client_for_rebuild(settings) if rebuild else None)
+    if rebuild or index is None:
+        index = ArticleIndex(settings, embeddings, client=_client_for_rebuild(settings) if rebuild else None)
     if rebuild:
         index.reset()
     report = index.update(loaded.articles, problems=loaded.problems, progress=progress)

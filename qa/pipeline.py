@@ -38,7 +38,8 @@ class Pipeline:
 
     def build(self, *, rebuild: bool = False, progress: Any = None) -> IndexReport:
         with self._lock:
-            report = build_index(self.settings, self.embeddings, rebuild=rebuild, progress=progress)
+            report = build_index(self.settings, self.embeddings, rebuild=rebuild, progress=progress,
+                                 index=None if rebuild else self.index)
             if rebuild:
                 self.index = ArticleIndex(self.settings, self.embeddings)
                 self.retriever = HybridRetriever(index=self.index, k=self.settings.k)

@@ -120,7 +120,7 @@ def test_upload_then_answer_from_it(app_env, tmp_path: Path) -> None:  # type: i
     after = {a["id"] for a in client.predict(api_name="/articles")["articles"]}
     assert after == before | {"mongolia_flights.txt"}  # nothing already indexed was lost
     answer = ask(client, "阿斯塔纳至乌兰巴托的直航每周运营几班？")
-    assert not answer["refused"] and "三班" in answer["answer"]
+    assert not answer["refused"] and "三班" in answer["answer"], answer
     assert answer["citations"][0]["article_id"] == "mongolia_flights.txt"
     # The same file again is a no-op; different content under the same name needs `replace`.
     assert client.predict([handle_file(str(f))], False, api_name="/upload")["results"][0]["status"] == "unchanged"
