@@ -405,6 +405,19 @@ class ArticleIndex:
                     self.collection(kind).delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
         self._bump_generation()
 
+    @staticmethod
+    def _vector_index_finds(col: chromadb.Collection, chunk_id: str, vector: Any) -> bool:
+        """Does a search with the chunk's own vector return it? Asked twice, a moment apart: right
+        after a write from another thread the approximate index was once seen not to return it yet
+        (a flaky concurrency test), and a consistency check must not report a passing state."""
+        for attempt in range(2):
+            hits = col.query(query_embeddings=[vector], n_results=min(10, col.count()), include=[])
+            if chunk_id in hits["ids"][0]:
+                return True
+            if attempt == 0:
+                time.sleep(0.5)
+        return False
+
     def _delete_article(self, article_id: str) -> None:
         self.collection("articles").delete(ids=[article_id])
         for kind in ("chunks", "sentences", "quotes"):
@@ -495,8 +508,7 @@ class ArticleIndex:
             got = col.get(ids=[first], include=["embeddings"])
             if not got["ids"]:
                 continue  # already reported as missing above
-            hits = col.query(query_embeddings=[got["embeddings"][0]], n_results=min(5, col.count()), include=[])
-            if first not in hits["ids"][0]:
+            if not self._vector_index_finds(col, first, got["embeddings"][0]):
                 problems.append(f"{r.id}: its first chunk is stored but the vector index does not find it")
         return problems
 
