@@ -443,7 +443,6 @@ TARGETS = {
 
 
 def write_report(res: dict[str, Any]) -> str:
-    f = lambda x, d=3: "–" if x is None else (f"{x:.{d}f}" if isinstance(x, float) else str(x))  # noqa: E731
     lines = [
         "# Pipeline benchmark",
         "",

@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import tempfile

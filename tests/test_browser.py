@@ -6,7 +6,6 @@ Screenshots (desktop 1280 px and phone 390 px) are saved to tests/artifacts/scre
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,6 +14,7 @@ import pytest
 
 from qa.pipeline import Pipeline
 from qa.settings import Settings
+from conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -35,11 +35,6 @@ XSS_ARTICLE = (
 XSS_QUESTION = "卡姆巴拉塔水电站的装机容量是多少？"
 QUESTION = "哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -21,15 +21,10 @@ QA = Path(sys.executable).with_name("qa")
 QUESTION = "哈薩克斯坦與巴基斯坦把雙邊貿易額的目標定為多少？"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma_server")
     proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
@@ -84,6 +79,6 @@ def test_index_ask_and_quotes_through_a_chroma_server(chroma_url: str, tmp_path:
 def test_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
     articles = tmp_path / "articles"
     shutil.copytree(ROOT / "seeds", articles)
-    res = _qa(f"http://127.0.0.1:{_free_port()}", articles, "ask", "test?")
+    res = _qa(f"http://127.0.0.1:{free_port()}", articles, "ask", "test?")
     assert res.returncode == 1
     assert res.stderr.startswith("Error: cannot reach the Chroma server") and "Traceback" not in res.stderr

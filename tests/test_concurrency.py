@@ -7,14 +7,13 @@ may serialise calls and hide races in the pipeline itself.
 
 from __future__ import annotations
 
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import load_gold
+from conftest import load_gold, free_port
 from qa.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
@@ -26,11 +25,6 @@ NEW_ARTICLE = (
     "比什凯克消息，吉尔吉斯斯坦与哈萨克斯坦签署了共建跨境物流中心的协议，中心占地120公顷，预计2027年投入使用。\n"
 )
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _questions() -> list[str]:

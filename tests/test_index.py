@@ -2,7 +2,6 @@ from pathlib import Path
 
 import pytest
 
-from qa.articles import load_articles
 from qa.embeddings import SentenceTransformerEmbeddings
 from qa.errors import IndexMismatchError, IndexMissingError
 from qa.index import ArticleIndex

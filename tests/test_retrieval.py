@@ -1,7 +1,7 @@
 import datetime as dt
 
 from qa.keywords import KeywordIndex, normalize, tokenize
-from qa.retrieval import RRF_K, HybridRetriever, reciprocal_rank_fusion
+from qa.retrieval import RRF_K, reciprocal_rank_fusion
 
 
 def test_rrf_by_hand() -> None:

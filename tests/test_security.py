@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 import urllib.request
 
@@ -15,12 +14,8 @@ from qa.errors import QAError
 from qa.pipeline import Pipeline
 from qa.security import is_loopback, parse_auth, server_auth
 from qa.settings import Settings
+from conftest import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_default_binds_loopback_only() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from qa.pipeline import Pipeline
 from qa.settings import Settings
+from conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +21,6 @@ NEW_ARTICLE = (
     "根据协议，首个航班将于2026年5月起每周运营三班。双方还同意加强旅游合作。\n"
 )
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
