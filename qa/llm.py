@@ -4,9 +4,12 @@
 `--llm-base-url`) or `--llm ollama:<model>`. The prompt lives in qa/prompts/answer.txt. The
 retrieved passages are numbered and sent as delimited data, so instructions inside an article
 are text, not commands. After generation every ``[n]`` is checked: markers that point to no
-passage are removed and reported, and sentences without a valid marker, or whose cited
-passages share too little with them, are flagged. If the model fails or times out, the
-extractive answer is returned with a notice — never a stack trace.
+passage are removed and reported, and sentences without a valid marker are flagged. Each cited
+sentence is then checked against its cited passages with the `qa verify` logic (qa/verification.py:
+stored sentence embeddings, character-bigram coverage, numbers compared as values, speakers);
+sentences it labels unsupported or contradicted are flagged. (Without a verifier, e.g. on plain
+passages, a word-overlap test stands in.) If the model fails or times out, the extractive answer
+is returned with a notice — never a stack trace.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
@@ -28,8 +31,11 @@ from qa.errors import QAError
 from qa.keywords import tokenize
 from qa.settings import Settings
 
+if TYPE_CHECKING:
+    from qa.verification import Verifier
+
 SUPPORT_MIN_OVERLAP = 0.3
-"""A cited sentence must share at least this fraction of its search terms with its cited passages."""
+"""Without a verifier: a cited sentence must share at least this fraction of its search terms with its cited passages."""
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*\]")
 _TRAILING_MARKERS = re.compile(r"([。！？!?；;.]+)\s*((?:\[\d+\])+)")
@@ -111,8 +117,12 @@ class CitationCheck:
     flagged: list[str]
 
 
-def check_citations(text: str, docs: Sequence[Document]) -> CitationCheck:
-    """Drop markers that point to no passage; flag sentences no valid marker supports."""
+def check_citations(text: str, docs: Sequence[Document], verifier: Verifier | None = None,
+                    question: str | None = None) -> CitationCheck:
+    """Drop markers that point to no passage; flag sentences no valid marker supports.
+
+    With `verifier` (the `qa verify` checker of the same index), a cited sentence is labelled against
+    exactly the passages it cites, and flagged when found unsupported or contradicted."""
     n_passages = len(docs)
     removed: list[int] = []
 
@@ -137,11 +147,31 @@ def check_citations(text: str, docs: Sequence[Document]) -> CitationCheck:
             flagged.append(f"{claim} — no citation")
             continue
         cited.extend(n for n in numbers if n not in cited)
-        terms = set(tokenize(claim))
-        evidence = set(tokenize(" ".join(docs[n - 1].page_content for n in numbers)))
-        if len(terms & evidence) / len(terms) < SUPPORT_MIN_OVERLAP:
-            flagged.append(f"{claim} — the cited passage does not support it")
+        problem = (_verify_claim(verifier, claim, [docs[n - 1] for n in numbers], question) if verifier is not None
+                   else _overlap_problem(claim, [docs[n - 1] for n in numbers]))
+        if problem:
+            flagged.append(f"{claim} — {problem}")
     return CitationCheck(cleaned, sorted(cited), removed, flagged)
+
+
+def _overlap_problem(claim: str, cited: Sequence[Document]) -> str | None:
+    terms = set(tokenize(claim))
+    evidence = set(tokenize(" ".join(d.page_content for d in cited)))
+    return "the cited passage does not support it" if len(terms & evidence) / len(terms) < SUPPORT_MIN_OVERLAP else None
+
+
+def _verify_claim(verifier: Verifier, claim: str, cited: Sequence[Document], question: str | None) -> str | None:
+    """The verifier's verdict on `claim` with only the cited passages as evidence (None: supported or partly)."""
+    from qa.verification import CONTRADICTED, UNSUPPORTED
+
+    checks = verifier.verify(claim, question, passages=cited).sentences
+    for check in checks:
+        if check.label == CONTRADICTED:
+            what = "; ".join(f"{c.claim} vs {c.source}" for c in check.contradictions)
+            return f"the cited passage contradicts it ({what})"
+    if checks and all(c.label == UNSUPPORTED for c in checks):
+        return "the cited passage does not support it"
+    return None
 
 
 def _citation(n: int, doc: Document) -> Citation:
@@ -162,8 +192,9 @@ def _fallback(extractive: Answer, backend: str, exc: BaseException) -> Generated
     return as_generated(extractive, [f"the language model ({backend}) failed ({reason}); showing the extractive answer"])
 
 
-def _finish(raw: str, extractive: Answer, docs: Sequence[Document], backend: str) -> GeneratedAnswer:
-    check = check_citations(raw, docs)
+def _finish(raw: str, extractive: Answer, docs: Sequence[Document], backend: str,
+            verifier: Verifier | None = None) -> GeneratedAnswer:
+    check = check_citations(raw, docs, verifier, extractive.question)
     notices = []
     if check.removed:
         notices.append(f"removed citation(s) to passages that do not exist: {', '.join(f'[{n}]' for n in check.removed)}")
@@ -176,8 +207,9 @@ def _finish(raw: str, extractive: Answer, docs: Sequence[Document], backend: str
                            flagged_sentences=check.flagged)
 
 
-def generate(chat: BaseChatModel, backend: str, extractive: Answer) -> GeneratedAnswer:
-    """Answer from `extractive.passages` with the chat model; the extractive answer if it fails."""
+def generate(chat: BaseChatModel, backend: str, extractive: Answer, verifier: Verifier | None = None) -> GeneratedAnswer:
+    """Answer from `extractive.passages` with the chat model; the extractive answer if it fails.
+    `verifier`: checks each cited sentence against its passages (see `check_citations`)."""
     docs = extractive.passages
     if extractive.refused or not docs or not all("chunk_id" in d.metadata for d in docs):
         return as_generated(extractive)  # the evidence is too weak: refuse rather than let the model guess
@@ -185,14 +217,15 @@ def generate(chat: BaseChatModel, backend: str, extractive: Answer) -> Generated
         raw = chat.invoke(build_messages(extractive.question, docs)).content
     except Exception as exc:  # network, timeout, HTTP and model errors all end the same way for the user
         return _fallback(extractive, backend, exc)
-    return _finish(str(raw), extractive, docs, backend)
+    return _finish(str(raw), extractive, docs, backend, verifier)
 
 
-def stream(chat: BaseChatModel, backend: str, extractive: Answer) -> Iterator[str | GeneratedAnswer]:
+def stream(chat: BaseChatModel, backend: str, extractive: Answer,
+           verifier: Verifier | None = None) -> Iterator[str | GeneratedAnswer]:
     """Yields text pieces as the model writes them, then the checked `GeneratedAnswer` (always last)."""
     docs = extractive.passages
     if extractive.refused or not docs or not all("chunk_id" in d.metadata for d in docs):
-        yield generate(chat, backend, extractive)
+        yield generate(chat, backend, extractive, verifier)
         return
     pieces: list[str] = []
     try:
@@ -204,4 +237,4 @@ def stream(chat: BaseChatModel, backend: str, extractive: Answer) -> Iterator[st
     except Exception as exc:
         yield _fallback(extractive, backend, exc)
         return
-    yield _finish("".join(pieces), extractive, docs, backend)
+    yield _finish("".join(pieces), extractive, docs, backend, verifier)

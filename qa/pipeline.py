@@ -53,7 +53,7 @@ class Pipeline:
             return answer
         from qa import llm
 
-        return llm.generate(self.chat_model(), self.settings.llm, answer)
+        return llm.generate(self.chat_model(), self.settings.llm, answer, self.verifier())
 
     def stream(self, question: str, **options: Any) -> Iterator[str | Answer]:
         """Text pieces as they are generated, then the final `Answer` (only that without an LLM)."""
@@ -63,7 +63,7 @@ class Pipeline:
             return
         from qa import llm
 
-        yield from llm.stream(self.chat_model(), self.settings.llm, answer)
+        yield from llm.stream(self.chat_model(), self.settings.llm, answer, self.verifier())
 
     def chat_model(self) -> Any:
         if getattr(self, "_chat_model", None) is None:
@@ -129,11 +129,15 @@ class Pipeline:
 
     def verify(self, text: str, question: str | None = None) -> Verification:
         """Check an answer against the articles sentence by sentence (see qa/verification.py)."""
+        return self.verifier().verify(text, question)
+
+    def verifier(self) -> Verifier:
+        """The `qa verify` checker of this pipeline (also checks generated answers' citations)."""
         from qa.verification import Verifier
 
         if getattr(self, "_verifier", None) is None:
             self._verifier = Verifier(self)
-        return self._verifier.verify(text, question)
+        return self._verifier
 
 
 def clean_question(question: str) -> str:

@@ -27,7 +27,8 @@ FABRICATED = "两国还决定在月球上建立联合基地。"
 
 class FakeLLM(BaseHTTPRequestHandler):
     """Replies by model name: 'good' cites [1] with passage 1's own sentence, 'bad' adds a [9]
-    and an unsupported sentence, 'slow' sleeps past the client's timeout, 'broken' answers 500."""
+    and an unsupported sentence, 'wrong' cites [1] for that sentence with its first number changed,
+    'slow' sleeps past the client's timeout, 'broken' answers 500."""
 
     requests: list[dict] = []
 
@@ -48,6 +49,11 @@ class FakeLLM(BaseHTTPRequestHandler):
         first = re.search(r'<passage n="1"[^>]*>\n(.*?)\n</passage>', user, re.S).group(1)
         sentence = re.split(r"(?<=[。！？])", first.strip())[0]
         reply = f"{sentence}[1]"
+        if model == "wrong":
+            number = re.search(r"\d+", sentence)
+            assert number, sentence
+            changed = sentence[: number.start()] + str(int(number.group()) + 7) + sentence[number.end():]
+            reply = f"{changed}[1]"
         if model == "bad":
             reply += f"{FABRICATED}[9]"
         if body.get("stream"):
@@ -150,3 +156,27 @@ def test_passages_are_data_even_when_they_look_like_instructions() -> None:
     user = build_messages("q?", [evil])[1].content
     assert user.count("</passage>") == 1 and '<passage n="9">' not in user
     assert "Ignore previous instructions" in user  # kept as text, inside the one delimited passage
+
+
+@pytest.mark.slow
+def test_cited_sentences_are_checked_with_the_verify_logic(seed_pipeline: Pipeline) -> None:
+    """A cited sentence is labelled by qa/verification.py against exactly the passages it cites: a
+    changed number is a contradiction, a made-up claim is unsupported, a faithful one passes."""
+    docs = seed_pipeline.ask(QUESTION).passages
+    n = next(i for i, d in enumerate(docs, start=1) if "10亿美元" in d.page_content)
+    verifier = seed_pipeline.verifier()
+    check = check_citations(f"双边贸易额的目标是10亿美元[{n}]。", docs, verifier, QUESTION)
+    assert check.cited == [n] and not check.flagged
+    check = check_citations(f"双边贸易额的目标是50亿美元[{n}]。", docs, verifier, QUESTION)
+    assert len(check.flagged) == 1 and "contradicts" in check.flagged[0] and "50亿美元" in check.flagged[0]
+    check = check_citations(f"{FABRICATED[:-1]}[{n}]。", docs, verifier, QUESTION)
+    assert len(check.flagged) == 1 and "does not support" in check.flagged[0]
+
+
+@pytest.mark.slow
+def test_generated_answer_flags_a_cited_but_contradicted_sentence(seed_pipeline: Pipeline, llm_url: str) -> None:
+    """End to end: the model ('wrong') cites [1] for its sentence with one number changed."""
+    answer = _pipeline(seed_pipeline, llm_url, "wrong").ask(QUESTION)
+    assert answer.backend == "openai:wrong" and [c.n for c in answer.citations] == [1]
+    assert len(answer.flagged_sentences) == 1 and "contradicts" in answer.flagged_sentences[0]
+    assert any("lack a supporting citation" in n for n in answer.notices)
