@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from qa.index import ArticleIndex
 from qa.keywords import STOPWORDS, KeywordIndex, normalize, tokenize
 from qa.retrieval import HybridRetriever
+from qa.subjects import ArticleSubjects, article_subjects, subject_conflict
 
 MAX_SENTENCES = 3
 # Scoring weights and thresholds, calibrated on tests/data/gold.jsonl (see README, "How answers are chosen").
@@ -218,6 +219,24 @@ class ExtractiveComposer:
         self.index = index
         self.keyword = keyword
         self.calibration = calibration or calibration_for(index.model_id)
+        self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
+
+    def subjects(self, article_id: str, version: str) -> ArticleSubjects:
+        """How the article's 我国 / 两国 resolve (computed once per article version)."""
+        key = (article_id, version)
+        if key not in self._subjects:
+            quotes: list[tuple[int, int, str]] = []
+            if self.index.names["quotes"] in self.index._existing():
+                got = self.index.collection("quotes").get(
+                    where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["metadatas"])
+                quotes = [(int(m["start"]), int(m["end"]), str(m["raw_speaker"])) for m in got["metadatas"] or []]
+            self._subjects[key] = article_subjects(self.index.article_text(article_id, version), quotes)
+        return self._subjects[key]
+
+    def off_subject(self, question: str, c: _Candidate) -> bool:
+        """The sentence is about other countries than the question (Kazakhstan's growth rate for Pakistan's)."""
+        context = self.subjects(c.article_id, str(c.doc.metadata["version"]))
+        return subject_conflict(question, c.text, c.start, c.end, context)
 
     def candidates(self, question: str, docs: Sequence[Document]) -> list[_Candidate]:
         wanted: dict[str, Document] = {}
@@ -258,6 +277,8 @@ class ExtractiveComposer:
         crosslingual = not is_chinese(question) and any(is_chinese(c.text) for c in cands[:1])
         threshold = self.calibration.refuse_below_crosslingual if crosslingual else self.calibration.refuse_below
         best_evidence = max((c.evidence for c in typed), default=0.0)
+        if typed and self.off_subject(question, typed[0]):
+            return Answer(question, refusal_text(question), [], True, list(docs), best_evidence)
         if best_evidence < threshold or missing_entities(question, self.keyword):
             return Answer(question, refusal_text(question), [], True, list(docs), best_evidence)
         # The best sentence, plus the next ones while they score within the margin: when two

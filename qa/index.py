@@ -193,6 +193,17 @@ class ArticleIndex:
     def collection(self, kind: str) -> chromadb.Collection:
         return self.client.get_collection(self.names[kind])
 
+    def article_text(self, article_id: str, version: str) -> str:
+        """An indexed article's text put back together from its chunks (their offsets are exact;
+        a gap, which chunking never leaves, would read as newlines)."""
+        got = self.collection("chunks").get(
+            where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["documents", "metadatas"])
+        size = max((int(m["end"]) for m in got["metadatas"] or []), default=0)
+        chars = ["\n"] * size
+        for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
+            chars[int(meta["start"]):int(meta["end"])] = list(doc)
+        return "".join(chars)
+
     def vectorstore(self, kind: str = "chunks") -> Chroma:
         """A LangChain `Chroma` over one of our collections, embedding with our model only.
 

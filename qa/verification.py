@@ -312,13 +312,7 @@ class Verifier:
         key = (article_id, version)
         with self._lock:
             if key not in self._articles:
-                got = self.pipeline.index.collection("chunks").get(
-                    where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["documents", "metadatas"])
-                size = max((int(m["end"]) for m in got["metadatas"] or []), default=0)
-                chars = ["\n"] * size
-                for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
-                    chars[int(meta["start"]):int(meta["end"])] = list(doc)
-                self._articles[key] = _ArticleText("".join(chars))
+                self._articles[key] = _ArticleText(self.pipeline.index.article_text(article_id, version))
             return self._articles[key]
 
     def verify(self, text: str, question: str | None = None, passages: Sequence[Document] | None = None) -> Verification:

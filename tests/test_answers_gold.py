@@ -63,13 +63,7 @@ def test_answer_contains_gold(scores: dict[str, float]) -> None:
 
 
 @pytest.mark.slow
-def test_refuses_clearly_unanswerable(scores: dict[str, float]) -> None:
-    # Floor we meet today (off-topic and absent-name questions are refused) ...
-    assert scores["refusals"] >= 0.5
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="target not met yet: same-topic unanswerable questions (e.g. a Pakistani growth "
-                   "rate when only Kazakhstan's is given) are answered; measured 0.54")
-def test_refusal_target(scores: dict[str, float]) -> None:
+def test_refuses_unanswerable(scores: dict[str, float]) -> None:
+    # Off-topic questions, names the articles never mention, and same-topic questions about another
+    # country (Pakistan's growth rate when only Kazakhstan's is given; see qa/subjects.py).
     assert scores["refusals"] >= REFUSAL_TARGET
