@@ -14,6 +14,7 @@ next `qa index` finishes the job and removes orphans.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,14 +30,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb  # noqa: E402
 from chromadb.config import Settings as ChromaSettings  # noqa: E402
+from chromadb.errors import NotFoundError  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 
-from qa.articles import Article, ArticleProblem, load_articles  # noqa: E402
+from qa.articles import Article, ArticleProblem, LoadResult, article_paths, load_article, load_articles  # noqa: E402
 from qa.chunking import Chunk, chunk_article, split_sentences  # noqa: E402
 from qa.embeddings import model_id_of  # noqa: E402
-from qa.errors import IndexMismatchError, IndexMissingError, QAError  # noqa: E402
-from qa.quotes import QuoteBatch, sync_quotes  # noqa: E402
+from qa.errors import ArticleError, IndexMismatchError, IndexMissingError, QAError  # noqa: E402
+from qa.quotes import QUOTES_EXTRACTOR, QuoteBatch, sync_quotes  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,10 @@ class ArticleRecord:
     n_chunks: int
     n_sentences: int
     photo_credit: str = ""
+    quotes_extractor: int = 0
+    """The quote extractor whose quotes were written with this version (0: unknown, an older index)."""
+    file_stat: str = ""
+    """The file's size, mtime, ctime and inode when it was read for this version ("" if unknown)."""
 
     @property
     def date_int(self) -> int:
@@ -159,21 +165,29 @@ class ArticleIndex:
     def _existing(self) -> set[str]:
         return {c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()}
 
+    def _articles_collection(self) -> chromadb.Collection | None:
+        """The commit-point collection, or None before the first `qa index`. One Chroma call (listing
+        the collections costs twice as much, and this runs several times per question)."""
+        try:
+            return self.client.get_collection(self.names["articles"])
+        except (NotFoundError, ValueError):
+            return None
+
     def exists(self) -> bool:
-        return self.names["articles"] in self._existing()
+        return self._articles_collection() is not None
 
     def manifest(self) -> dict[str, Any]:
-        if not self.exists():
-            return {}
-        return dict(self.client.get_collection(self.names["articles"]).metadata or {})
+        col = self._articles_collection()
+        return dict(col.metadata or {}) if col is not None else {}
 
     def check_compatible(self) -> None:
         """Raise unless the stored index was built by this model with this schema."""
-        if not self.exists():
+        col = self._articles_collection()
+        if col is None:
             raise IndexMissingError(
                 f"no index yet in {self.location}: run `qa index` to build it from {self.settings.articles_dir}"
             )
-        manifest = self.manifest()
+        manifest = dict(col.metadata or {})
         built_with = manifest.get("embedding_model")
         if built_with != self.model_id:
             raise IndexMismatchError(
@@ -227,9 +241,14 @@ class ArticleIndex:
         runs) and this object's own write count. Chroma may serve collection metadata from a cache for
         a moment after `modify`, so a reader in this process must not depend on it alone: an upload
         followed at once by a question about it found the old snapshot (a flaky page test)."""
-        if not self.exists():
+        col = self._articles_collection()
+        if col is None:
             return ""
-        return f"{self.manifest().get('generation', '')}/{self._writes}"
+        return f"{(col.metadata or {}).get('generation', '')}/{self._writes}"
+
+    def stored_generation(self) -> str:
+        """The committed-write stamp alone (shared by every process): keys files derived from the index."""
+        return str(self.manifest().get("generation", ""))
 
     def _bump_generation(self) -> None:
         self._writes += 1
@@ -238,10 +257,17 @@ class ArticleIndex:
         meta["generation"] = f"{time.time_ns()}"
         col.modify(metadata=meta)
 
-    def records(self) -> dict[str, ArticleRecord]:
-        if not self.exists():
+    def records(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
+        """Every article record, or only those of `ids` (one read by id)."""
+        if ids is not None:
+            if not ids:
+                return {}
+            col = self._articles_collection()
+            got = col.get(ids=list(ids), include=["metadatas"]) if col is not None else {"ids": [], "metadatas": []}
+        elif not self.exists():
             return {}
-        got = get_all(self.collection("articles"), ["metadatas"])
+        else:
+            got = get_all(self.collection("articles"), ["metadatas"])
         out: dict[str, ArticleRecord] = {}
         for rid, meta in zip(got["ids"], got["metadatas"] or []):
             meta = dict(meta or {})
@@ -255,6 +281,8 @@ class ArticleIndex:
                 n_chunks=int(meta.get("n_chunks", 0)),
                 n_sentences=int(meta.get("n_sentences", 0)),
                 photo_credit=str(meta.get("photo_credit", "")),
+                quotes_extractor=int(meta.get("quotes_extractor", 0)),
+                file_stat=str(meta.get("file_stat", "")),
             )
         return out
 
@@ -287,19 +315,28 @@ class ArticleIndex:
         problems: Sequence[ArticleProblem] = (),
         remove_missing: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        records: dict[str, ArticleRecord] | None = None,
     ) -> IndexReport:
-        """Bring the index in line with `articles`: embed only what changed."""
+        """Bring the index in line with `articles`: embed only what changed.
+
+        `records`: the index's records if the caller just read them (`build_index`); articles may then
+        be stand-ins for files unchanged since they were indexed (`load_changed_articles`): one that
+        must be written after all is read for real first."""
         started = time.perf_counter()
         report = IndexReport(problems=list(problems))
         if self.exists():
             self.check_compatible()
         else:
             self._create_collections()
-        records = self.records()
-        # One metadata-only scan serves both the damage check and, if nothing is written, orphan removal
-        # (each full scan is seconds at 100k chunks).
-        scans = {kind: self._stored(kind, documents=False) for kind in ("chunks", "sentences")} if records else None
-        broken = self.incomplete(scans) if records else set()  # e.g. a damaged store: re-embed, don't trust
+        records = records if records is not None else self.records()
+        # The damage check: when the stored chunk and sentence counts are exactly what the records
+        # promise, nothing is missing or orphaned and the per-article scan is skipped (it reads every
+        # chunk's and sentence's metadata: ~10 s at 10k chunks). Otherwise one metadata-only scan
+        # serves both the damage check and, if nothing is written, orphan removal.
+        scans = None
+        if records and not self._counts_match(records):
+            scans = {kind: self._stored(kind, documents=False) for kind in ("chunks", "sentences")}
+        broken = self.incomplete(scans, records) if scans else set()  # e.g. a damaged store: re-embed, don't trust
         current = {a.id: a for a in articles}
         pending: list[tuple[Article, str]] = []
         for article in articles:
@@ -310,20 +347,65 @@ class ArticleIndex:
             else:
                 pending.append((article, version))
                 (report.updated if old is not None else report.added).append(article.id)
+        pending = self._read_stand_ins(pending, report)
         # An unreadable file must not remove the article it replaces: keep its last good version.
-        skipped = {p.path.name for p in problems}
+        skipped = {p.path.name for p in report.problems}
         if remove_missing:
             report.removed = sorted(rid for rid in records if rid not in current and rid not in skipped)
-        # Quotes of unchanged articles, if this index predates them or the extractor changed.
-        synced = sync_quotes(self, articles, {rid: records[rid].version for rid in report.unchanged})
+        # Quotes of unchanged articles, if this index predates them or the extractor changed (a record
+        # written with the current extractor had its quotes written before it: nothing to check).
+        synced = sync_quotes(self, articles, {rid: records[rid].version for rid in report.unchanged
+                                              if records[rid].quotes_extractor != QUOTES_EXTRACTOR})
+        self._note_unchanged(articles, records, report)
         self._write(pending, report, progress)
         for rid in report.removed:
             self._delete_article(rid)
-        report.orphans_removed = self._remove_orphans(scans if not pending and not report.removed else None)
+        written = bool(pending or report.removed)
+        if written or scans:
+            report.orphans_removed = self._remove_orphans(None if written else scans, None if written else records)
+        else:  # the counts matched above and nothing was written: only quotes can be orphaned
+            report.orphans_removed = self._remove_orphans(None, records, kinds=("quotes",))
         if pending or report.removed or report.orphans_removed or synced:
             self._bump_generation()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _note_unchanged(self, articles: Sequence[Article], records: dict[str, ArticleRecord], report: IndexReport) -> None:
+        """Record, for unchanged articles read in full, their file's stat (so the next run need not read
+        them) and that their quotes are current (sync_quotes just made sure). Metadata only: readers
+        see no change, so the generation stays."""
+        unchanged = set(report.unchanged)
+        ids, metas = [], []
+        for article in articles:
+            rec = records.get(article.id)
+            key = article.metadata.get(FILE_STAT, "")
+            if article.id in unchanged and rec is not None and not article.metadata.get(STAND_IN) and (
+                    (key and rec.file_stat != key) or rec.quotes_extractor != QUOTES_EXTRACTOR):
+                ids.append(article.id)
+                metas.append({"file_stat": key or rec.file_stat, "quotes_extractor": QUOTES_EXTRACTOR})
+        col = self.collection("articles") if ids else None
+        for i in range(0, len(ids), WRITE_BATCH):
+            col.update(ids=ids[i : i + WRITE_BATCH], metadatas=metas[i : i + WRITE_BATCH])  # type: ignore[union-attr, arg-type]
+
+    @staticmethod
+    def _read_stand_ins(pending: list[tuple[Article, str]], report: IndexReport) -> list[tuple[Article, str]]:
+        """Stand-ins (unchanged files not read) that must be written after all, e.g. damaged in the
+        store: read them now. A file that fails to read keeps its indexed version."""
+        out = []
+        for article, version in pending:
+            if article.metadata.get(STAND_IN):
+                try:
+                    article = load_article(article.path)
+                except ArticleError as exc:
+                    report.problems.append(ArticleProblem(article.path, exc.reason))
+                    for kind in (report.added, report.updated):
+                        if article.id in kind:
+                            kind.remove(article.id)
+                    report.unchanged.append(article.id)
+                    continue
+                article = _with_stat(article)
+            out.append((article, version))
+        return out
 
     def _write(
         self, pending: list[tuple[Article, str]], report: IndexReport, progress: Callable[[int, int], None] | None
@@ -396,6 +478,8 @@ class ArticleIndex:
                     "n_chunks": len(chunks),
                     "n_sentences": len(sentences),
                     "photo_credit": article.photo_credit or "",
+                    "quotes_extractor": QUOTES_EXTRACTOR,
+                    "file_stat": article.metadata.get(FILE_STAT, ""),
                     "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 }
             )
@@ -433,15 +517,28 @@ class ArticleIndex:
         for kind in ("chunks", "sentences", "quotes"):
             self.collection(kind).delete(where={"article_id": article_id})
 
-    def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None) -> int:
+    def _counts_match(self, records: dict[str, ArticleRecord]) -> bool:
+        """The chunks and sentences collections hold exactly as many rows as the records promise."""
+        return (self.collection("chunks").count() == sum(r.n_chunks for r in records.values())
+                and self.collection("sentences").count() == sum(r.n_sentences for r in records.values()))
+
+    def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None,
+                        records: dict[str, ArticleRecord] | None = None,
+                        kinds: Sequence[str] = ("chunks", "sentences", "quotes")) -> int:
         """Chunks, sentences or quotes whose version no article record points at (left by a crash).
 
-        `scans`: `_stored` results of this update when nothing was written since (saves a full scan).
+        `scans`: `_stored` results of this update when nothing was written since (saves a full scan);
+        `records`: the records they were checked against. Chunks and sentences are scanned only when
+        their counts differ from what the records promise (an orphan makes the count larger).
         """
-        live = {(r.id, r.version) for r in self.records().values()}
+        records = records if records is not None else self.records()
+        live = {(r.id, r.version) for r in records.values()}
+        counts_match = scans is None and "chunks" in kinds and self._counts_match(records)
         removed = 0
-        for kind in ("chunks", "sentences", "quotes"):
+        for kind in kinds:
             col = self.collection(kind)
+            if kind != "quotes" and counts_match:
+                continue
             if scans and kind in scans:
                 stale = [row[0] for key, rows in scans[kind].items() if key not in live for row in rows]
             else:
@@ -465,9 +562,10 @@ class ArticleIndex:
             out.setdefault((str(meta.get("article_id")), str(meta.get("version"))), []).append((rid, meta, doc or ""))
         return out
 
-    def incomplete(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None) -> set[str]:
+    def incomplete(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None,
+                   records: dict[str, ArticleRecord] | None = None) -> set[str]:
         """Article ids whose committed version lacks chunks or sentences (`update` re-embeds them)."""
-        records = self.records()
+        records = records if records is not None else self.records()
         scans = scans or {kind: self._stored(kind, documents=False) for kind in ("chunks", "sentences")}
         chunks, sentences = scans["chunks"], scans["sentences"]
         return {
@@ -523,6 +621,75 @@ class ArticleIndex:
         return problems
 
 
+STAND_IN = "qa-stand-in"
+"""Article.metadata key marking an article built from its index record, its file not read."""
+FILE_STAT = "qa-file-stat"
+"""Article.metadata key: the file's stat fingerprint when it was read."""
+
+
+def _stat_key(path: Any) -> str:
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _with_stat(article: Article, key: str | None = None) -> Article:
+    """The article with the stat fingerprint of its file as read (taken before reading: a write
+    during the read changes the file's stat, so the next run reads it again)."""
+    try:
+        key = key or _stat_key(article.path)
+    except OSError:
+        return article
+    return dataclasses.replace(article, metadata={**article.metadata, FILE_STAT: key})
+
+
+def load_changed_articles(folder: Any, records: dict[str, ArticleRecord]) -> LoadResult:
+    """`load_articles`, except that a file whose size, mtime, ctime and inode are exactly those
+    recorded when its indexed version was read is not read again: a stand-in is made from the record
+    (same id, content hash, title and date; no text). Any difference, even a `touch`, means the file
+    is read and hashed as usual (then only a changed hash re-embeds). ctime cannot be set by users,
+    so a file replaced with its old mtime kept (cp -p, rsync -t) is still read.
+
+    A no-op `qa index` then costs a stat per file instead of a read, decode and hash (~0.4 ms each)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return load_articles(folder)  # raises the usual error
+    articles: list[Article] = []
+    problems: list[ArticleProblem] = []
+    duplicates: list[ArticleProblem] = []
+    first_with: dict[str, str] = {}
+    for path in article_paths(folder):
+        rec = records.get(path.name)
+        try:
+            key = _stat_key(path)
+        except OSError:
+            key = ""
+        if rec is not None and key and rec.file_stat == key and rec.path == str(path) and rec.quotes_extractor == QUOTES_EXTRACTOR:
+            article = Article(id=rec.id, path=path, title=rec.title, date=_parse_date(rec.date), text="",
+                              content_hash=rec.content_hash, photo_credit=rec.photo_credit or None,
+                              metadata={STAND_IN: "1", FILE_STAT: key})
+        else:
+            try:
+                article = _with_stat(load_article(path), key or None)
+            except ArticleError as exc:
+                problems.append(ArticleProblem(path, exc.reason))
+                continue
+        original = first_with.setdefault(article.content_hash, article.id)
+        if original != article.id:
+            duplicates.append(ArticleProblem(path, f"same text as {original}; indexed once, under {original}"))
+            continue
+        articles.append(article)
+    return LoadResult(articles, problems, duplicates)
+
+
+def _parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 READ_PAGE = 5000
 """Rows per read: one unpaged `get` of a large collection fails in Chroma ("too many SQL variables", >32k rows)."""
 
@@ -558,12 +725,20 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
 
     `index`: an open index to update (so its readers see the write at once); a rebuild always opens
     a fresh one, since the old store may be unreadable."""
-    loaded = load_articles(settings.articles_dir)
     if rebuild or index is None:
         index = ArticleIndex(settings, embeddings, client=_client_for_rebuild(settings) if rebuild else None)
     if rebuild:
         index.reset()
-    report = index.update(loaded.articles, problems=loaded.problems, progress=progress)
+    records = index.records() if index.exists() else {}
+    loaded = load_changed_articles(settings.articles_dir, records)
+    report = index.update(loaded.articles, problems=loaded.problems, progress=progress, records=records)
+    # The keyword (BM25) snapshot of the new state, saved next to the store: otherwise the first
+    # question after a start tokenizes every chunk (~15 s at 10k chunks). A no-op finds it current.
+    from qa.retrieval import warm_snapshot
+
+    started = time.perf_counter()
+    if warm_snapshot(index):
+        report.seconds += time.perf_counter() - started
     # Reported with the problems, but not passed to update(): a copy's old record must go.
     report.problems.extend(loaded.duplicates)
     return report

@@ -13,10 +13,10 @@ import math
 import re
 import threading
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -62,24 +62,47 @@ def _jieba():  # type: ignore[no-untyped-def]
 
 def tokenize(text: str) -> list[str]:
     """Search tokens: normalised jieba words (with their sub-words), minus punctuation and stopwords."""
+    if len(text) > _CACHED_CHARS:
+        return _tokenize(text)
+    return list(_tokenize_cached(text))
+
+
+_CACHED_CHARS = 400
+"""Texts up to this length (questions, sentences, chunks) are remembered: the answer composer
+tokenizes every candidate sentence of every question (~1 ms each with jieba), and the same
+sentences come back for related questions."""
+
+
+@lru_cache(maxsize=20_000)
+def _tokenize_cached(text: str) -> tuple[str, ...]:
+    return tuple(_tokenize(text))
+
+
+def _tokenize(text: str) -> list[str]:
     words = _jieba().lcut_for_search(normalize(text))
     return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
 
 
 class KeywordIndex:
-    """BM25 (Lucene variant, via bm25s) over a list of texts; ids kept alongside."""
+    """BM25 (Lucene variant, via bm25s) over a list of texts; ids kept alongside.
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+    Tokenizing is the expensive part (jieba: ~1.5 ms per chunk, so minutes at 100k chunks), so a
+    built index can be saved (`save`) and memory-mapped back (`load`) in milliseconds."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *, bm25: object | None = None) -> None:
         import bm25s
 
         self.ids = list(ids)
-        self._bm25: bm25s.BM25 | None = None
-        if self.ids:
-            corpus = [tokenize(t) or [""] for t in texts]
+        self._bm25: bm25s.BM25 | None = bm25  # type: ignore[assignment]
+        if self._bm25 is None and self.ids:
+            corpus = [_tokenize(t) or [""] for t in texts or []]  # not cached: each chunk is tokenized once
             self._bm25 = bm25s.BM25(method="lucene")
             self._bm25.index(corpus, show_progress=False)
-            self._vocab = set(self._bm25.vocab_dict)
-            self._df = Counter(term for doc in corpus for term in set(doc))
+        if self._bm25 is not None:
+            self._vocab_ids: dict[str, int] = dict(self._bm25.vocab_dict)
+            self._vocab = set(self._vocab_ids)
+            # Document frequency = stored entries per term column (every occurrence scores > 0).
+            self._df = np.diff(np.asarray(self._bm25.scores["indptr"]))
 
     @property
     def vocabulary(self) -> set[str]:
@@ -88,8 +111,26 @@ class KeywordIndex:
     def idf(self, term: str) -> float:
         """Lucene-style IDF of a (tokenized) term; unseen terms get the highest value."""
         n = len(self.ids)
-        df = self._df.get(term, 0) if self._bm25 is not None else 0
+        tid = self._vocab_ids.get(term) if self._bm25 is not None else None
+        df = int(self._df[tid]) if tid is not None else 0
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def save(self, folder: Path) -> None:
+        """The BM25 matrices and vocabulary (not the ids: the caller stores those with its own key)."""
+        if self._bm25 is not None:
+            self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, ids: Sequence[str]) -> KeywordIndex:
+        """A saved index, memory-mapped (only the pages queries touch are read)."""
+        import bm25s
+
+        if not ids:
+            return cls([])
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        if int(bm25.scores["num_docs"]) != len(ids):
+            raise ValueError(f"saved BM25 index has {bm25.scores['num_docs']} documents, expected {len(ids)}")
+        return cls(ids, bm25=bm25)
 
     def __len__(self) -> int:
         return len(self.ids)

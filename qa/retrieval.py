@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
+import shutil
+import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +28,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from qa.index import ArticleIndex, ArticleRecord, date_to_int, get_all
 from qa.keywords import KeywordIndex
 
+log = logging.getLogger(__name__)
 RRF_K = 60
 """Reciprocal rank fusion constant (Cormack et al. 2009): 1 / (RRF_K + rank)."""
 
@@ -66,37 +74,162 @@ class Filters:
         return True
 
 
+KEYWORD_FORMAT = 1
+"""Version of the saved keyword snapshot (a different one is rebuilt, never read)."""
+ROW_CACHE = 20000
+"""Chunk rows (text + metadata) a snapshot keeps after fetching them for results."""
+
+
+def _snapshot_key(index: ArticleIndex) -> str:
+    """What a saved keyword snapshot must match to be used: the committed-write stamp plus the row
+    counts (a crash between a record write and its stamp would otherwise leave the stamp unchanged)."""
+    return f"{KEYWORD_FORMAT}|{index.stored_generation()}|{index.collection('articles').count()}|{index.collection('chunks').count()}"
+
+
+def _keyword_dir(index: ArticleIndex) -> Path | None:
+    """Where the keyword snapshot is saved: next to a local store (a Chroma server has no folder of ours)."""
+    if index.settings.chroma_url:
+        return None
+    return index.settings.vectorstore_dir
+
+
 class _Snapshot:
-    """What the retriever needs from the index at one generation: live records and the BM25 index."""
+    """What the retriever needs from the index at one generation: the live chunk ids, their article
+    ids and dates (for filters), and the BM25 index. Chunk texts and metadata are not held: the few
+    a question returns are fetched by id (and kept, up to `ROW_CACHE`).
+
+    Building it means tokenizing every chunk (~1.5 ms each with jieba), so a built snapshot is saved
+    next to a local store, keyed by the index generation and row counts, and the next process memory-
+    maps it instead (`qa index` builds and saves it after a change). Writes are atomic: a new folder
+    is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
 
     def __init__(self, index: ArticleIndex) -> None:
+        self.index = index
         # The generation is read first: a write that lands while we read makes the *next* query
         # rebuild (read last, a stale snapshot could be labelled current and kept until the next write).
         self.generation = index.generation()
+        self.key = _snapshot_key(index) if index.exists() else ""
+        self.loaded = self._load()
+        if not self.loaded:
+            self._build()
+            self._save()
+        self.row = {cid: i for i, cid in enumerate(self.ids)}
+        self._article_of = np.array(self.article_ids, dtype=object)
+        self._date_of = np.asarray(self.dates, dtype=np.int64)
+        self._rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._records: dict[str, ArticleRecord | None] = {}
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- build / save / load
+    def _build(self) -> None:
+        index = self.index
         chunks = index.collection("chunks")
         got = get_all(chunks, ["documents", "metadatas"])
         # Records after chunks: a record is committed only after all its chunks are written, so a
         # version missing from the chunks read above can be fetched now (a concurrent update).
-        self.records: dict[str, ArticleRecord] = index.records()
+        records = index.records()
         rows = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or []))
         seen = {(str(m.get("article_id")), m.get("version")) for _, _, m in rows}
-        for rec in self.records.values():
+        for rec in records.values():
             if rec.n_chunks and (rec.id, rec.version) not in seen:
                 late = chunks.get(where={"$and": [{"article_id": rec.id}, {"version": rec.version}]},
                                   include=["documents", "metadatas"])
                 rows += zip(late["ids"], late["documents"] or [], late["metadatas"] or [])
-        ids, docs, metas = [], [], []
+        ids, docs, article_ids, dates = [], [], [], []
         for cid, doc, meta in rows:
-            rec = self.records.get(str(meta.get("article_id")))
+            rec = records.get(str(meta.get("article_id")))
             if rec is not None and rec.version == meta.get("version"):  # skip orphans of a crashed run
                 ids.append(cid)
                 docs.append(doc)
-                metas.append(meta)
-        self.metadata: dict[str, dict[str, Any]] = dict(zip(ids, metas))
-        self.texts: dict[str, str] = dict(zip(ids, docs))
+                article_ids.append(str(meta["article_id"]))
+                dates.append(int(meta.get("date_int", 0)))
+        self.ids, self.article_ids, self.dates = ids, article_ids, dates
         self.keyword = KeywordIndex(ids, docs)
-        self._article_of = np.array([m["article_id"] for m in metas], dtype=object)
-        self._date_of = np.array([int(m.get("date_int", 0)) for m in metas], dtype=np.int64)
+
+    def _pointer(self, folder: Path) -> Path:
+        return folder / f"{self.index.settings.collection_prefix}_keyword.json"
+
+    def _load(self) -> bool:
+        folder = _keyword_dir(self.index)
+        if folder is None or not self.key:
+            return False
+        try:
+            pointer = json.loads(self._pointer(folder).read_text(encoding="utf-8"))
+            if pointer.get("key") != self.key:
+                return False
+            saved = folder / str(pointer["dir"])
+            rows = json.loads((saved / "rows.json").read_text(encoding="utf-8"))
+            if rows.get("key") != self.key:
+                return False
+            self.ids, self.article_ids, self.dates = rows["ids"], rows["article_ids"], rows["dates"]
+            self.keyword = KeywordIndex.load(saved, self.ids)
+            return True
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the saved keyword index (%s: %s); rebuilding it", exc.__class__.__name__, exc)
+            return False
+
+    def _save(self) -> None:
+        folder = _keyword_dir(self.index)
+        if folder is None or not self.key or not folder.is_dir():
+            return
+        prefix = f"{self.index.settings.collection_prefix}_keyword"
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{prefix}.tmp-", dir=folder))
+            try:
+                self.keyword.save(tmp)
+                rows = {"key": self.key, "ids": self.ids, "article_ids": self.article_ids, "dates": self.dates}
+                (tmp / "rows.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                final = folder / f"{prefix}-{uuid.uuid4().hex[:12]}"
+                os.replace(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            pointer = self._pointer(folder)
+            staged = pointer.with_name(f".{pointer.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
+            staged.write_text(json.dumps({"key": self.key, "dir": final.name}), encoding="utf-8")
+            os.replace(staged, pointer)  # the commit point: readers now find the new snapshot
+            for old in folder.glob(f"{prefix}-*"):
+                if old != final and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+            for stale in folder.glob(f".{prefix}.tmp-*"):
+                if time.time() - stale.stat().st_mtime > 3600:  # left by a crash long ago
+                    shutil.rmtree(stale, ignore_errors=True)
+        except OSError as exc:
+            log.warning("could not save the keyword index next to the store (%s); it is rebuilt per process", exc)
+
+    # ---------------------------------------------------------------- query-time reads
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def remember(self, cid: str, text: str, meta: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._rows) >= ROW_CACHE:
+                self._rows.clear()
+            self._rows[cid] = (text, meta)
+
+    def rows(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of live chunks, fetched by id when not already known."""
+        with self._lock:
+            missing = [cid for cid in ids if cid not in self._rows]
+        if missing:
+            got = self.index.collection("chunks").get(ids=missing, include=["documents", "metadatas"])
+            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                self.remember(cid, doc or "", dict(meta or {}))
+        with self._lock:
+            return {cid: self._rows[cid] for cid in ids if cid in self._rows}
+
+    def records(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        with self._lock:
+            missing = [a for a in dict.fromkeys(article_ids) if a not in self._records]
+        if missing:
+            got = self.index.records(missing)
+            with self._lock:
+                for a in missing:
+                    self._records[a] = got.get(a)
+        with self._lock:
+            return {a: r for a in article_ids if (r := self._records.get(a)) is not None}
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.chroma_where() is None:
@@ -109,6 +242,21 @@ class _Snapshot:
         if filters.until:
             mask &= self._date_of <= date_to_int(filters.until)
         return mask
+
+
+def warm_snapshot(index: ArticleIndex) -> bool:
+    """Build and save the keyword snapshot now unless a current one is saved (`qa index` calls this
+    after writing, so the first question after a start does not tokenize the corpus). True if built."""
+    folder = _keyword_dir(index)
+    if folder is None or not index.exists():
+        return False
+    try:
+        pointer = json.loads((folder / f"{index.settings.collection_prefix}_keyword.json").read_text(encoding="utf-8"))
+        if pointer.get("key") == _snapshot_key(index) and (folder / str(pointer["dir"]) / "rows.json").is_file():
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return not _Snapshot(index).loaded
 
 
 class HybridRetriever(BaseRetriever):
@@ -157,7 +305,7 @@ class HybridRetriever(BaseRetriever):
         ids = article_ids if article_ids is not None else self.article_ids
         filters = Filters(tuple(ids) if ids is not None else None, since or self.since, until or self.until)
         snap = self.snapshot()
-        if not snap.metadata or not query.strip():
+        if not len(snap) or not query.strip():
             return []
         fetch = max(self.fetch_k, k)
         dense: list[tuple[str, float]] = []
@@ -168,14 +316,20 @@ class HybridRetriever(BaseRetriever):
             keyword = snap.keyword.search(query, fetch, snap.mask(filters))
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]])
         dense_scores, keyword_scores = dict(dense), dict(keyword)
+        rows = snap.rows([cid for cid, _ in fused[:k]])
+        records = snap.records([str(meta["article_id"]) for _, meta in rows.values()])
         docs = []
-        for rank, (cid, score) in enumerate(fused[:k], start=1):
-            meta = snap.metadata[cid]
-            record = snap.records[meta["article_id"]]
+        for cid, score in fused[:k]:
+            if cid not in rows:
+                continue  # deleted since the snapshot (the next question sees the new generation)
+            text, meta = rows[cid]
+            record = records.get(str(meta["article_id"]))
+            if record is None or record.version != meta.get("version"):
+                continue
             docs.append(
                 Document(
                     id=cid,
-                    page_content=snap.texts[cid],
+                    page_content=text,
                     metadata={
                         "chunk_id": cid,
                         "article_id": record.id,
@@ -189,7 +343,7 @@ class HybridRetriever(BaseRetriever):
                         "dense_score": dense_scores.get(cid),
                         "keyword_score": keyword_scores.get(cid),
                         "rrf_score": score,
-                        "rank": rank,
+                        "rank": len(docs) + 1,
                     },
                 )
             )
@@ -201,4 +355,9 @@ class HybridRetriever(BaseRetriever):
             vector, k=fetch, filter=filters.chroma_where()
         )
         # Chroma returns cosine *distances* here; the similarity is 1 - distance.
-        return [(str(doc.id), 1.0 - float(distance)) for doc, distance in hits if doc.id in snap.metadata]
+        out = []
+        for doc, distance in hits:
+            if doc.id in snap.row:
+                snap.remember(str(doc.id), doc.page_content, dict(doc.metadata))
+                out.append((str(doc.id), 1.0 - float(distance)))
+        return out
