@@ -519,8 +519,21 @@ class ArticleIndex:
 
     def _counts_match(self, records: dict[str, ArticleRecord]) -> bool:
         """The chunks and sentences collections hold exactly as many rows as the records promise."""
-        return (self.collection("chunks").count() == sum(r.n_chunks for r in records.values())
-                and self.collection("sentences").count() == sum(r.n_sentences for r in records.values()))
+        counts = self.counts()
+        return (counts["chunks"] == sum(r.n_chunks for r in records.values())
+                and counts["sentences"] == sum(r.n_sentences for r in records.values()))
+
+    def counts(self, *, reuse: bool = False) -> dict[str, int]:
+        """Rows per collection (articles, chunks, sentences). `reuse`: take the counts the last
+        `update` read if nothing was written since (once; `qa index` needs them twice and the first
+        count of a collection in a process costs ~1 s at 50k rows). Never reused otherwise: a damaged
+        store changes counts without a new generation."""
+        cached, self._counts = getattr(self, "_counts", None), None
+        if reuse and cached is not None and cached[0] == self.generation():
+            return dict(cached[1])
+        counts = {kind: self.collection(kind).count() for kind in ("articles", "chunks", "sentences")}
+        self._counts = (self.generation(), counts)
+        return dict(counts)
 
     def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None,
                         records: dict[str, ArticleRecord] | None = None,
@@ -665,7 +678,7 @@ def load_changed_articles(folder: Any, records: dict[str, ArticleRecord]) -> Loa
             key = _stat_key(path)
         except OSError:
             key = ""
-        if rec is not None and key and rec.file_stat == key and rec.path == str(path) and rec.quotes_extractor == QUOTES_EXTRACTOR:
+        if rec is not None and key and rec.file_stat == key and rec.quotes_extractor == QUOTES_EXTRACTOR:
             article = Article(id=rec.id, path=path, title=rec.title, date=_parse_date(rec.date), text="",
                               content_hash=rec.content_hash, photo_credit=rec.photo_credit or None,
                               metadata={STAND_IN: "1", FILE_STAT: key})

@@ -80,10 +80,11 @@ ROW_CACHE = 20000
 """Chunk rows (text + metadata) a snapshot keeps after fetching them for results."""
 
 
-def _snapshot_key(index: ArticleIndex) -> str:
+def _snapshot_key(index: ArticleIndex, *, reuse_counts: bool = False) -> str:
     """What a saved keyword snapshot must match to be used: the committed-write stamp plus the row
     counts (a crash between a record write and its stamp would otherwise leave the stamp unchanged)."""
-    return f"{KEYWORD_FORMAT}|{index.stored_generation()}|{index.collection('articles').count()}|{index.collection('chunks').count()}"
+    counts = index.counts(reuse=reuse_counts)
+    return f"{KEYWORD_FORMAT}|{index.stored_generation()}|{counts['articles']}|{counts['chunks']}"
 
 
 def _keyword_dir(index: ArticleIndex) -> Path | None:
@@ -252,7 +253,7 @@ def warm_snapshot(index: ArticleIndex) -> bool:
         return False
     try:
         pointer = json.loads((folder / f"{index.settings.collection_prefix}_keyword.json").read_text(encoding="utf-8"))
-        if pointer.get("key") == _snapshot_key(index) and (folder / str(pointer["dir"]) / "rows.json").is_file():
+        if pointer.get("key") == _snapshot_key(index, reuse_counts=True) and (folder / str(pointer["dir"]) / "rows.json").is_file():
             return False
     except (OSError, ValueError, KeyError, TypeError):
         pass
