@@ -1,0 +1,69 @@
+"""The extractive composer's pure rules (qa/answer.py): answer types and context sentences."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from qa.answer import _Candidate, context_sentences, expected_answer_type, has_answer_type, refers_back
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("哈巴商业论坛所签协议的总金额大约是多少？", "number"),
+        ("雙邊工作組負責制定的計劃為期幾年？", "number"),  # traditional 幾
+        ("哈萨克斯坦力争在哪一年之前让农业生产总值再翻一番？", "date"),
+        ("How many supercomputers did Kazakhstan launch?", "number"),
+        ("In what year was the canal opened?", "date"),
+        ("盤古大陸在何時開始分裂？", None),  # 何时 is answered by periods as often as by dates
+        ("哈乌国际产业合作中心设在什么地方？", None),
+        ("这几乎是所有人的看法吗？", None),  # 几乎 is not 几
+    ],
+)
+def test_expected_answer_type(question: str, kind: str | None) -> None:
+    assert expected_answer_type(question) == kind
+
+
+def test_answer_types_on_sentences() -> None:
+    assert has_answer_type("此次论坛签署了超30项商业文件。", "number")
+    assert has_answer_type("两国高校分校落成。", "number")  # 两 + measure word
+    assert not has_answer_type("双方一致同意扩大合作。", "number")  # 一致 is not a number
+    assert has_answer_type("去年两国贸易额几乎翻了一番。", "date")
+    assert not has_answer_type("双方一致同意扩大合作。", "date")
+    assert has_answer_type("anything", None)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("牠們在建造水壩的時候大幅改變了生態系統，因為喜歡大便為鮭魚幼體提供了重要的生境。", True),
+        ("1968年，由於商業的壓力導致這項制度的廢棄，網球進入了開放年代。", False),  # 这项 after the first clause
+        ("這項制度在1968年廢棄。", True),
+        ("此一貴族制在日本投降後的1947年取消。", True),
+        ("它的訓練地點在漢諾瓦的馬斯湖。", True),
+        ("他说：“哈萨克斯坦位于欧亚大陆中心。”", False),  # person pronouns open quotations
+        ("此外，盤古大陸開始分裂。", False),  # 此外 is a connective, not a reference
+        ("河狸亦在當地扮演著「生態系的工程師」的角色。", False),
+    ],
+)
+def test_refers_back(sentence: str, expected: bool) -> None:
+    assert refers_back(sentence) is expected
+
+
+def _cand(start: int, text: str, article: str = "a") -> _Candidate:
+    return _Candidate(article, start, start + len(text), text, 0.9, Document(page_content=text, metadata={"rank": 1}),
+                      frozenset())
+
+
+def test_context_sentences_adds_the_named_antecedent_and_the_reason() -> None:
+    prev = _cand(0, "河狸是北美洲最大的囓齒動物。")
+    best = _cand(14, "牠們在建造水壩的時候大幅改變了生態系統。")
+    nxt = _cand(34, "這是為了防止天敵接近。")
+    other = _cand(14, "牠們也會游泳。", article="b")
+    cands = [best, nxt, other, prev]
+    assert context_sentences("何種動物在建造水壩時會大幅改變生態系統？", best, cands) == [prev]
+    assert context_sentences("為何河狸要建造水壩？", best, cands) == [prev, nxt]
+    # a sentence naming its subject needs nothing; the first sentence has no predecessor
+    assert context_sentences("為何河狸要建造水壩？", prev, cands) == []
+    assert context_sentences("何種動物建造水壩？", best, [best]) == []
