@@ -22,7 +22,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from qa.index import ArticleIndex
 from qa.keywords import STOPWORDS, KeywordIndex, normalize, tokenize
 from qa.retrieval import HybridRetriever
-from qa.subjects import ArticleSubjects, article_subjects, subject_conflict
+from qa.subjects import ArticleSubjects, article_subjects, gazetteer, subject_conflict
 
 MAX_SENTENCES = 3
 # Scoring weights and thresholds, calibrated on tests/data/gold.jsonl (see README, "How answers are chosen").
@@ -265,6 +265,8 @@ class ExtractiveComposer:
 
     def off_subject(self, question: str, c: _Candidate) -> bool:
         """The sentence is about other countries than the question (Kazakhstan's growth rate for Pakistan's)."""
+        if not gazetteer().countries(question):  # most questions: no article context needed
+            return False
         context = self.subjects(c.article_id, str(c.doc.metadata["version"]))
         return subject_conflict(question, c.text, c.start, c.end, context)
 
