@@ -21,7 +21,7 @@ import shutil
 import struct
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -436,7 +436,7 @@ def _build(source: Path, out: Path) -> None:
     )
 
 
-def _problem(model_dir: Path, source: Path, verify: bool) -> str | None:
+def _problem(model_dir: Path, source: Path, verify: bool, *, format_version: int = FORMAT_VERSION) -> str | None:
     """Why `model_dir` cannot be used as is, or None.
 
     Always: manifest, format, every file present with its recorded size, source unchanged (size and
@@ -454,7 +454,7 @@ def _problem(model_dir: Path, source: Path, verify: bool) -> str | None:
         return "manifest missing"
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return f"manifest unreadable ({exc.__class__.__name__})"
-    if manifest.get("model_id") != MODEL_ID or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("model_id") != MODEL_ID or manifest.get("format_version") != format_version:
         return "built by another version"
     for rel, meta in files.items():
         path = model_dir / rel
@@ -502,19 +502,29 @@ def materialize(cache_dir: Path, *, verify: bool = False) -> Path:
     directory that is renamed into place, so readers never see a half-written model.
     """
     cache_dir = Path(cache_dir).expanduser()
-    target = _model_dir(cache_dir)
     source = source_weights_path()
-    if target.is_dir() and _problem(target, source, verify) is None:
+    return build_dir_atomically(
+        cache_dir, _model_dir(cache_dir),
+        lambda target: _problem(target, source, verify) is None,
+        lambda tmp: _build(source, tmp),
+    )
+
+
+def build_dir_atomically(cache_dir: Path, target: Path, is_ok: Callable[[Path], bool],
+                         build: Callable[[Path], None]) -> Path:
+    """Return `target` if `is_ok(target)`, else build it with `build(tmp)` in a temporary directory
+    of `cache_dir` and rename that into place (one builder per cache dir, across processes)."""
+    if target.is_dir() and is_ok(target):
         return target
     with _locked(cache_dir):
         # Another process may have built it while we waited for the lock.
-        if target.is_dir() and _problem(target, source, verify) is None:
+        if target.is_dir() and is_ok(target):
             return target
         for stale in [*cache_dir.glob(".tmp-*"), *cache_dir.glob(".trash-*")]:
             shutil.rmtree(stale, ignore_errors=True)  # left by a crash; we hold the lock
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
         try:
-            _build(source, tmp)
+            build(tmp)
             trash = None
             if target.exists():
                 trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=cache_dir))
@@ -657,31 +667,54 @@ class BundledE5Embeddings(Embeddings):
         return out
 
     def _embed_long(self, ids: list[int]) -> np.ndarray:
-        """Sliding windows as embed_n() in e5.c: weighted mean of window means, then normalise."""
+        """Sliding windows as embed_n() in e5.c (see `embed_windowed`)."""
+        return embed_windowed([ids], self._pool_rows, window=self._window, bos=self._bos, eos=self._eos,
+                              batch_size=self.batch_size, dim=self.dimension)[0]
+
+    def _pool_rows(self, rows: list[list[int]]) -> np.ndarray:
+        """Mean-pooled (not normalised) hidden states of token rows that already carry <s> </s>."""
         import torch
 
-        windows = [ids[a : a + self._window] for a in range(0, len(ids), self._window)]
-        total = np.zeros(self.dimension, np.float64)
-        weight = 0.0
-        for s in range(0, len(windows), self.batch_size):
-            chunk = windows[s : s + self.batch_size]
-            width = max(len(w) for w in chunk) + 2
-            input_ids = torch.full((len(chunk), width), self._pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for r, w in enumerate(chunk):
-                row = [self._bos, *w, self._eos]
-                input_ids[r, : len(row)] = torch.tensor(row)
-                mask[r, : len(row)] = 1
-            features = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(mask)}
-            with torch.inference_mode():
-                for module in list(self._model)[:-1]:  # transformer + mean pooling, not Normalize
-                    features = module(features)
-            pooled = features["sentence_embedding"].double().numpy()
-            for r, w in enumerate(chunk):
-                total += len(w) * pooled[r]
-                weight += len(w)
-        vec = total / max(weight, 1.0)
-        return (vec / max(np.linalg.norm(vec), 1e-12)).astype(np.float32)
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            input_ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        features = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(mask)}
+        with torch.inference_mode():
+            for module in list(self._model)[:-1]:  # transformer + mean pooling, not Normalize
+                features = module(features)
+        return features["sentence_embedding"].double().numpy()
+
+
+def embed_windowed(content: Sequence[Sequence[int]], pool_rows: Callable[[list[list[int]]], np.ndarray], *,
+                   window: int, bos: int, eos: int, batch_size: int, dim: int) -> np.ndarray:
+    """Embed texts given as content token ids (prompt included, no <s> </s>), as embed_n() in e5.c.
+
+    A text of up to `window` (510) tokens is one row `<s> ids </s>`; a longer one is cut into
+    windows of `window` tokens (no overlap), each run as its own row. `pool_rows` returns the
+    mean-pooled, unnormalised vector of each row; a text's vector is the mean of its rows weighted
+    by their content length, L2-normalised. Rows are run in batches of similar length (less padding).
+    """
+    rows: list[tuple[int, Sequence[int]]] = []
+    for i, ids in enumerate(content):
+        if len(ids) <= window:
+            rows.append((i, ids))
+        else:
+            rows += [(i, ids[a : a + window]) for a in range(0, len(ids), window)]
+    order = sorted(range(len(rows)), key=lambda j: len(rows[j][1]))
+    total = np.zeros((len(content), dim), np.float64)
+    weight = np.zeros(len(content), np.float64)
+    for s in range(0, len(order), batch_size):
+        chunk = [rows[j] for j in order[s : s + batch_size]]
+        pooled = np.asarray(pool_rows([[bos, *w, eos] for _, w in chunk]), np.float64)
+        for (i, w), vec in zip(chunk, pooled):
+            total[i] += len(w) * vec
+            weight[i] += len(w)
+    total /= np.maximum(weight, 1.0)[:, None]
+    total /= np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-12)
+    return total.astype(np.float32)
 
 
 def _resolve_query_engine(choice: str) -> str:
