@@ -278,7 +278,7 @@ class ExtractiveComposer:
                 wanted.setdefault(f"{meta['article_id']}#{meta['version']}#s{n}", doc)
         if not wanted:
             return []
-        got = self.index.collection("sentences").get(ids=list(wanted), include=["embeddings", "documents", "metadatas"])
+        got = self.index.sentence_rows(list(wanted))
         q = np.asarray(self.index.embeddings.embed_query(question), dtype=np.float32)
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
         cosines = vectors @ q if len(vectors) else np.zeros(0)

@@ -523,17 +523,73 @@ class ArticleIndex:
         return (counts["chunks"] == sum(r.n_chunks for r in records.values())
                 and counts["sentences"] == sum(r.n_sentences for r in records.values()))
 
-    def counts(self, *, reuse: bool = False) -> dict[str, int]:
-        """Rows per collection (articles, chunks, sentences). `reuse`: take the counts the last
-        `update` read if nothing was written since (once; `qa index` needs them twice and the first
-        count of a collection in a process costs ~1 s at 50k rows). Never reused otherwise: a damaged
-        store changes counts without a new generation."""
+    def counts(self, kinds: Sequence[str] = ("articles", "chunks", "sentences"), *, reuse: bool = False) -> dict[str, int]:
+        """Rows per collection. `reuse`: take the counts the last `update` read if nothing was written
+        since (once; `qa index` needs them twice and the first count of a collection in a process costs
+        ~1 s at 50k rows). Never reused otherwise: a damaged store changes counts without a new generation.
+
+        Readers never count (or otherwise touch) the sentences collection: Chroma loads a collection's
+        whole vector index into memory on first access, ~2.4 KB per sentence (1.2 GB at 500k)."""
         cached, self._counts = getattr(self, "_counts", None), None
-        if reuse and cached is not None and cached[0] == self.generation():
-            return dict(cached[1])
-        counts = {kind: self.collection(kind).count() for kind in ("articles", "chunks", "sentences")}
+        if reuse and cached is not None and cached[0] == self.generation() and all(k in cached[1] for k in kinds):
+            return {k: cached[1][k] for k in kinds}
+        counts = {kind: self.collection(kind).count() for kind in kinds}
         self._counts = (self.generation(), counts)
         return dict(counts)
+
+    def derived_key(self, *, reuse_counts: bool = False) -> str:
+        """What a file derived from the index (keyword snapshot, sentence file) must match to be used:
+        the committed-write stamp plus the article and chunk counts (a crash between a record write and
+        its stamp would otherwise leave the stamp unchanged)."""
+        counts = self.counts(("articles", "chunks"), reuse=reuse_counts)
+        return f"{self.stored_generation()}|{counts['articles']}|{counts['chunks']}"
+
+    # ----------------------------------------------------------------- sentence file
+    def sentence_rows(self, ids: Sequence[str]) -> dict[str, Any]:
+        """Sentences by id, as a Chroma `get` with embeddings, documents and metadatas would return them
+        (metadata: article_id, version, n, start, end). Served from the sentence file next to a local
+        store when it is current, so a reader never loads the sentences collection (see `counts`);
+        from Chroma otherwise, or when the file lacks any of them."""
+        wanted = list(dict.fromkeys(ids))
+        sentence_file = self._current_sentence_file()
+        if sentence_file is not None:
+            got = sentence_file.rows(wanted)
+            if len(got["ids"]) == len(wanted):
+                return got
+        return self.collection("sentences").get(ids=wanted, include=["embeddings", "documents", "metadatas"])  # type: ignore[return-value]
+
+    def _sentence_folder(self) -> Any:
+        return None if self.settings.chroma_url else self.settings.vectorstore_dir
+
+    def _current_sentence_file(self) -> SentenceFile | None:
+        folder = self._sentence_folder()
+        if folder is None:
+            return None
+        generation = self.generation()
+        cached = getattr(self, "_sentence_file", None)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        found = None
+        try:
+            found = SentenceFile.open(folder, self.settings.collection_prefix, self.derived_key())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the sentence file next to the store (%s: %s)", exc.__class__.__name__, exc)
+        self._sentence_file = (generation, found)
+        return found
+
+    def warm_sentence_file(self) -> bool:
+        """Export the sentences (ids, spans, texts, vectors) to the sentence file unless a current one
+        exists (`qa index` calls this after writing). True if written."""
+        folder = self._sentence_folder()
+        if folder is None or not self.exists():
+            return False
+        key = self.derived_key(reuse_counts=True)
+        if SentenceFile.current(folder, self.settings.collection_prefix, key):
+            return False
+        records = self.records()
+        live = {(r.id, r.version) for r in records.values()}
+        SentenceFile.write(folder, self.settings.collection_prefix, key, self.collection("sentences"), live)
+        return True
 
     def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None,
                         records: dict[str, ArticleRecord] | None = None,
@@ -703,6 +759,145 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
+class SentenceFile:
+    """Every live sentence of the index in flat files next to a local store, memory-mapped: ids sorted
+    (fixed-width UTF-8, binary search), float32 vectors (exactly the stored ones), spans and texts.
+
+    Derived data, never the source of truth: keyed like the keyword snapshot (generation + counts),
+    written to a new folder that is renamed into place before a pointer file is replaced (an interrupted
+    write leaves the previous file, which a changed index no longer matches), and readers fall back to
+    the sentences collection whenever it is missing, stale or lacks a sentence."""
+
+    FORMAT = 1
+
+    def __init__(self, folder: Any) -> None:
+        import numpy as np
+        from pathlib import Path
+
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != self.FORMAT:
+            raise ValueError(f"sentence file format {meta.get('format')}")
+        self.key = str(meta["key"])
+        self.ids = np.load(folder / "ids.npy", mmap_mode="r")
+        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self.spans = np.load(folder / "spans.npy", mmap_mode="r")
+        self.offsets = np.load(folder / "text_offsets.npy", mmap_mode="r")
+        self.texts = np.load(folder / "texts.npy", mmap_mode="r")
+        n = int(meta["n"])
+        if not (len(self.ids) == len(self.vectors) == len(self.spans) == len(self.offsets) - 1 == n):
+            raise ValueError("sentence file parts disagree in length")
+
+    @staticmethod
+    def _pointer(folder: Any, prefix: str) -> Any:
+        from pathlib import Path
+
+        return Path(folder) / f"{prefix}_sentences.json"
+
+    @classmethod
+    def current(cls, folder: Any, prefix: str, key: str) -> bool:
+        try:
+            pointer = json.loads(cls._pointer(folder, prefix).read_text(encoding="utf-8"))
+            return pointer.get("key") == key and (cls._pointer(folder, prefix).parent / pointer["dir"] / "meta.json").is_file()
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
+    @classmethod
+    def open(cls, folder: Any, prefix: str, key: str) -> SentenceFile | None:
+        try:
+            pointer = json.loads(cls._pointer(folder, prefix).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        if pointer.get("key") != key:
+            return None
+        opened = cls(cls._pointer(folder, prefix).parent / str(pointer["dir"]))
+        return opened if opened.key == key else None
+
+    def rows(self, ids: Sequence[str]) -> dict[str, Any]:
+        import numpy as np
+
+        out: dict[str, Any] = {"ids": [], "embeddings": [], "documents": [], "metadatas": []}
+        if not len(self.ids) or not ids:
+            out["embeddings"] = np.zeros((0, self.vectors.shape[1] if self.vectors.ndim == 2 else 0), np.float32)
+            return out
+        width = self.ids.dtype.itemsize
+        encoded = [i.encode("utf-8") for i in ids]
+        keys = np.array([e if len(e) <= width else b"" for e in encoded], dtype=self.ids.dtype)
+        pos = np.minimum(np.searchsorted(self.ids, keys), len(self.ids) - 1)
+        rows = [int(p) for p, k, e in zip(pos, keys, encoded) if len(e) <= width and self.ids[p] == k]
+        for r in rows:
+            sid = self.ids[r].decode("utf-8")
+            article_id, version, n = sid.rsplit("#", 2)
+            start, end = (int(x) for x in self.spans[r])
+            out["ids"].append(sid)
+            out["documents"].append(bytes(self.texts[self.offsets[r] : self.offsets[r + 1]]).decode("utf-8"))
+            out["metadatas"].append({"article_id": article_id, "version": version, "n": int(n.lstrip("s")), "start": start, "end": end})
+        out["embeddings"] = np.asarray(self.vectors[rows], dtype=np.float32)
+        return out
+
+    @classmethod
+    def write(cls, folder: Any, prefix: str, key: str, col: chromadb.Collection, live: set[tuple[str, str]]) -> None:
+        """Export the live rows of the sentences collection, page by page (no per-float Python objects)."""
+        import tempfile
+        import uuid
+        from pathlib import Path
+
+        import numpy as np
+
+        folder = Path(folder)
+        total = col.count()
+        ids: list[bytes] = []
+        spans = np.zeros((total, 2), np.int64)
+        vectors: Any = None
+        texts: list[bytes] = []
+        offset = m = 0
+        while True:
+            got = col.get(include=["embeddings", "documents", "metadatas"], limit=READ_PAGE, offset=offset)  # type: ignore[list-item]
+            page_vectors = np.asarray(got["embeddings"], dtype=np.float32) if len(got["ids"]) else None
+            for j, (sid, doc, meta) in enumerate(zip(got["ids"], got["documents"] or [], got["metadatas"] or [])):
+                meta = meta or {}
+                if (str(meta.get("article_id")), str(meta.get("version"))) not in live or m >= total:
+                    continue
+                if vectors is None:
+                    vectors = np.zeros((total, page_vectors.shape[1]), np.float32)  # type: ignore[union-attr]
+                vectors[m] = page_vectors[j]  # type: ignore[index]
+                spans[m] = (int(meta["start"]), int(meta["end"]))
+                ids.append(sid.encode("utf-8"))
+                texts.append((doc or "").encode("utf-8"))
+                m += 1
+            if len(got["ids"]) < READ_PAGE:
+                break
+            offset += READ_PAGE
+        order = np.argsort(np.array(ids, dtype=f"S{max((len(i) for i in ids), default=1)}"), kind="stable") if ids else np.zeros(0, np.int64)
+        sorted_ids = np.array([ids[i] for i in order], dtype=f"S{max((len(i) for i in ids), default=1)}")
+        lengths = np.array([len(texts[i]) for i in order], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        blob = np.frombuffer(b"".join(texts[i] for i in order), dtype=np.uint8)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{prefix}_sentences.tmp-", dir=folder))
+        try:
+            np.save(tmp / "ids.npy", sorted_ids)
+            np.save(tmp / "vectors.npy", vectors[:m][order] if vectors is not None else np.zeros((0, 0), np.float32))
+            np.save(tmp / "spans.npy", spans[:m][order])
+            np.save(tmp / "text_offsets.npy", offsets)
+            np.save(tmp / "texts.npy", blob)
+            (tmp / "meta.json").write_text(json.dumps({"format": cls.FORMAT, "key": key, "n": m}), encoding="utf-8")
+            final = folder / f"{prefix}_sentences-{uuid.uuid4().hex[:12]}"
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        pointer = cls._pointer(folder, prefix)
+        staged = pointer.with_name(f".{pointer.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
+        staged.write_text(json.dumps({"key": key, "dir": final.name}), encoding="utf-8")
+        os.replace(staged, pointer)  # commit point
+        for old in folder.glob(f"{prefix}_sentences-*"):
+            if old != final and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        for stale in folder.glob(f".{prefix}_sentences.tmp-*"):
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 READ_PAGE = 5000
 """Rows per read: one unpaged `get` of a large collection fails in Chroma ("too many SQL variables", >32k rows)."""
 
@@ -750,7 +945,12 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     from qa.retrieval import warm_snapshot
 
     started = time.perf_counter()
-    if warm_snapshot(index):
+    warmed = warm_snapshot(index)
+    try:
+        warmed = index.warm_sentence_file() or warmed
+    except OSError as exc:
+        log.warning("could not write the sentence file next to the store (%s); readers use the collection", exc)
+    if warmed:
         report.seconds += time.perf_counter() - started
     # Reported with the problems, but not passed to update(): a copy's old record must go.
     report.problems.extend(loaded.duplicates)

@@ -83,8 +83,7 @@ ROW_CACHE = 20000
 def _snapshot_key(index: ArticleIndex, *, reuse_counts: bool = False) -> str:
     """What a saved keyword snapshot must match to be used: the committed-write stamp plus the row
     counts (a crash between a record write and its stamp would otherwise leave the stamp unchanged)."""
-    counts = index.counts(reuse=reuse_counts)
-    return f"{KEYWORD_FORMAT}|{index.stored_generation()}|{counts['articles']}|{counts['chunks']}"
+    return f"{KEYWORD_FORMAT}|{index.derived_key(reuse_counts=reuse_counts)}"
 
 
 def _keyword_dir(index: ArticleIndex) -> Path | None:

@@ -116,3 +116,52 @@ def test_noop_index_repairs_a_damaged_article_from_its_file(fresh_settings: Sett
     assert report.updated == [victim] and report.chunks_written == record.n_chunks
     assert pipeline.index.check() == []
     assert isinstance(_Snapshot(pipeline.index).keyword.idf("贸易额"), float)
+
+
+def _chroma_rows(index, ids):  # type: ignore[no-untyped-def]
+    got = index.collection("sentences").get(ids=ids, include=["embeddings", "documents", "metadatas"])
+    return {sid: (doc, int(m["start"]), int(m["end"]), str(m["article_id"]), list(map(float, vec)))
+            for sid, doc, m, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+
+
+def _file_rows(got):  # type: ignore[no-untyped-def]
+    return {sid: (doc, int(m["start"]), int(m["end"]), str(m["article_id"]), list(map(float, vec)))
+            for sid, doc, m, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+
+
+@pytest.mark.slow
+def test_sentence_file_serves_exactly_the_stored_sentences(fresh_settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """Readers take sentences (text, span, the stored float32 vector) from the file next to the store,
+    never loading the sentences collection; a stale or damaged file is not used."""
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    prefix = fresh_settings.collection_prefix
+    assert (fresh_settings.vectorstore_dir / f"{prefix}_sentences.json").is_file()
+    index = Pipeline(fresh_settings, embeddings).index
+    ids = index.collection("sentences").get(limit=12, include=[])["ids"] + ["nope.txt#0#s0"]
+    assert index._current_sentence_file() is not None
+    from_file = index._current_sentence_file().rows(ids)  # type: ignore[union-attr]
+    assert _file_rows(from_file) == _chroma_rows(index, ids[:-1])
+    assert _file_rows(index.sentence_rows(ids[:-1])) == _chroma_rows(index, ids[:-1])
+    # Same answer as from the collection.
+    assert pipeline.ask("哈萨克斯坦与巴基斯坦的贸易额目标是多少？").text == index_answer(fresh_settings, embeddings)
+    # After a change the old file is not used until `qa index` has written the new one.
+    (fresh_settings.articles_dir / "panda.txt").write_text(" date 2026-03-01\n阿斯塔纳举办了国际熊猫节。熊猫节吸引了五万名游客。",
+                                                           encoding="utf-8")
+    pipeline.build()
+    new_ids = [f"panda.txt#{pipeline.index.records()['panda.txt'].version}#s{i}" for i in range(2)]
+    assert _file_rows(Pipeline(fresh_settings, embeddings).index.sentence_rows(new_ids)) == _chroma_rows(index, new_ids)
+    assert len(list(fresh_settings.vectorstore_dir.glob(f"{prefix}_sentences-*"))) == 1
+    # Damaged: ignored (with a warning), the collection answers.
+    saved = next(fresh_settings.vectorstore_dir.glob(f"{prefix}_sentences-*"))
+    (saved / "vectors.npy").write_bytes(b"garbage")
+    damaged = Pipeline(fresh_settings, embeddings).index
+    assert damaged._current_sentence_file() is None
+    assert _file_rows(damaged.sentence_rows(new_ids)) == _chroma_rows(index, new_ids)
+
+
+def index_answer(settings: Settings, embeddings) -> str:  # type: ignore[no-untyped-def]
+    """The answer with the sentence file removed (sentences read from the collection)."""
+    other = Pipeline(settings, embeddings)
+    other.index._sentence_file = (other.index.generation(), None)
+    return other.ask("哈萨克斯坦与巴基斯坦的贸易额目标是多少？").text
