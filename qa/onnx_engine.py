@@ -47,8 +47,8 @@ INT8_OPTIONS: dict[str, Any] = {
     "nodes_to_exclude": [],
 }
 
-# Rows per ONNX Runtime call when indexing (benchmarks/bench_embedder.py).
-DEFAULT_BATCH_SIZE = 16
+# Rows per ONNX Runtime call when indexing: 8 was fastest for fp32 and int8 (benchmarks/results/embedder.md).
+DEFAULT_BATCH_SIZE = 8
 
 
 def variant_dir(cache_dir: Path | str, variant: str) -> Path:
