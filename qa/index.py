@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -558,6 +558,10 @@ class ArticleIndex:
                 return got
         return self.collection("sentences").get(ids=wanted, include=["embeddings", "documents", "metadatas"])  # type: ignore[return-value]
 
+    def article_sentences(self, record: ArticleRecord) -> dict[str, Any]:
+        """Every stored sentence of one article version, in order (as `sentence_rows` returns them)."""
+        return self.sentence_rows([f"{record.id}#{record.version}#s{j}" for j in range(record.n_sentences)])
+
     def _sentence_folder(self) -> Any:
         return None if self.settings.chroma_url else self.settings.vectorstore_dir
 
@@ -938,6 +942,10 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     if rebuild:
         index.reset()
     records = index.records() if index.exists() else {}
+    if records and index.names["quotes"] not in index._existing():
+        # The quotes collection is gone (an index from before quotes, or a damaged store): no record's
+        # quotes are current, so every file is read and its quotes backfilled.
+        records = {rid: replace(rec, quotes_extractor=0) for rid, rec in records.items()}
     loaded = load_changed_articles(settings.articles_dir, records)
     report = index.update(loaded.articles, problems=loaded.problems, progress=progress, records=records)
     # The keyword (BM25) snapshot of the new state, saved next to the store: otherwise the first

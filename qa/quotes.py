@@ -899,9 +899,7 @@ def answer_who_question(pipeline: Pipeline, question: str) -> Answer | None:
 def _paragraph_text(index: ArticleIndex, quote: Quote) -> str:
     """The quote's paragraph, rebuilt from the stored sentences (the index never needs the files)."""
     rec = index.records().get(quote.article_id)
-    got = index.collection("sentences").get(
-        where={"$and": [{"article_id": quote.article_id}, {"version": rec.version if rec else ""}]}, include=["documents", "metadatas"]
-    )
+    got = index.article_sentences(rec) if rec else {"documents": [], "metadatas": []}
     buf = [" "] * (quote.para_end - quote.para_start)
     for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
         s, e = int(meta["start"]), int(meta["end"])
@@ -927,8 +925,9 @@ def _best_sentences(index: ArticleIndex, quotes: Sequence[Quote], topic: str, to
         rec = records.get(aid)
         if rec is None:
             continue
-        got = index.collection("sentences").get(where={"$and": [{"article_id": aid}, {"version": rec.version}]},
-                                                include=["embeddings", "documents", "metadatas"])
+        # Through the index's sentence file: touching the sentences collection would load its whole
+        # vector index into this (reader) process.
+        got = index.article_sentences(rec)
         embs = got["embeddings"] if got["embeddings"] is not None else []
         for emb, doc, meta in zip(embs, got["documents"] or [], got["metadatas"] or []):
             ss, se = int(meta["start"]), int(meta["end"])
