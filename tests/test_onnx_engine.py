@@ -26,7 +26,16 @@ from qa import bundled_model as bm  # noqa: E402
 from qa.embeddings import BEST_E5_ENGINE, describe_embedder, load_embeddings  # noqa: E402
 from qa.errors import EmbedderError  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from test_bundled_model import QUESTIONS, cosines, seed_sentences  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_bundled_model import (  # noqa: E402, F401 (engine_ids is a fixture)
+    _PIECES,
+    QUESTIONS,
+    assert_same_segmentation,
+    cosines,
+    engine_ids,
+    seed_sentences,
+)
 
 # What the shipped int8 graph must keep against fp32 on these texts (measured: see
 # benchmarks/results/embedder.md for the DRCD figures behind INT8_OPTIONS).
@@ -67,6 +76,64 @@ def fp32_vectors(fp32: oe.OnnxE5Embeddings, sentences: list[str]) -> dict[str, n
 
 def gold_questions() -> list[str]:
     return [g["question"] for g in load_gold()]
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+
+@pytest.fixture(scope="session")
+def spm_tokenizer(onnx_cache: Path) -> oe.EngineTokenizer:
+    return oe.EngineTokenizer(bm._model_dir(onnx_cache))
+
+
+def _ids(tokenizer: oe.EngineTokenizer, texts: list[str]) -> list[list[int]]:
+    return [[tokenizer.bos, *ids, tokenizer.eos] for ids in tokenizer.encode(texts)]
+
+
+def test_spm_seed_token_ids_match_engine(spm_tokenizer: oe.EngineTokenizer, engine_ids, c_engine: object,
+                                         sentences: list[str]) -> None:
+    for is_query, prompt in ((False, "passage: "), (True, "query: ")):
+        ours = _ids(spm_tokenizer, [prompt + s for s in sentences])
+        for sentence, row in zip(sentences, ours):
+            assert row == engine_ids(sentence, is_query), sentence
+            assert len(row) == c_engine.token_count(sentence, is_query)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   leading and   inner   spaces  ",
+        "trailing space ",
+        "\U000f0000\U000f0001\U000f0002 three unknown characters",  # one <unk> each, not one fused
+        "a\U000f0000b\U000f0001\U000f0002c\U000f0003",  # several runs of unknown characters
+        "literal <unk> <s> </s> <pad> <mask> ▁ pieces",
+        "Ａ\u0301 ㈱\u0301 ﬁ\u0300 fullwidth and ligatures with combining marks",
+        "\r\n\t\x0b\x0c\u3000\u00a0\u2028 controls and odd spaces\u3000 \u3000",
+        "e\u0301 versus é, 한국어 ᄀ\u1161, 👩\u200d👩\u200d👧 🇰🇿",
+        "中文、日本語テキスト、ﾊﾝｶｸｶﾀｶﾅﾞ",
+    ],
+)
+def test_spm_tricky_token_ids_match_engine(spm_tokenizer: oe.EngineTokenizer, engine_ids, text: str) -> None:
+    assert _ids(spm_tokenizer, ["passage: " + text]) == [engine_ids(text, False)]
+    assert _ids(spm_tokenizer, ["query: " + text]) == [engine_ids(text, True)]
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(_PIECES, max_size=24))
+def test_spm_random_token_ids_match_engine(spm_tokenizer: oe.EngineTokenizer, engine_ids, c_engine: object,
+                                           parts: list[str]) -> None:
+    text = "".join(parts)
+    ours = _ids(spm_tokenizer, ["passage: " + text, "query: " + text])
+    for is_query, row in zip((False, True), ours):
+        assert_same_segmentation(row, engine_ids(text, is_query))
+        assert len(row) == c_engine.token_count(text, is_query)
+
+
+def test_onnx_engine_tokenises_with_sentencepiece(fp32: oe.OnnxE5Embeddings) -> None:
+    fp32.embed_query("x")  # loaded
+    assert isinstance(fp32._tokenizer, oe.EngineTokenizer)
 
 
 # ----------------------------------------------------------------------------- fidelity
