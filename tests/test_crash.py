@@ -112,12 +112,16 @@ def test_kill_9_during_index_loses_nothing(tmp_path: Path) -> None:
     # Kill point 1: a random moment early in the run (loading, embedding or writing the first group).
     proc = _start_index(tmp_path)
     time.sleep(random.Random().uniform(2.0, 12.0))
+    finished = proc.poll() is not None  # a fast engine can finish the run before the kill
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     problems = _check(tmp_path)
     assert all("orphaned" in p for p in problems), problems  # leftovers of the dead run, nothing worse
-    port = _answer(tmp_path, "泽塔港口去年的集装箱吞吐量是多少？")
-    assert "80万标准箱" in port["answer"] and "510万" not in port["answer"]  # still the previous version
+    port = _answer(tmp_path, "泽塔港口去年的集装箱吞吐量是多少？")["answer"]
+    # One whole version: the previous one unless the run got as far as committing the last article.
+    assert ("80万标准箱" in port) != ("510万标准箱" in port), port
+    if finished:
+        assert "510万标准箱" in port, port
 
     # Kill point 2: right after the first group of articles was committed.
     progress = _kill_after_first_progress(_start_index(tmp_path))
