@@ -42,3 +42,23 @@ def test_modes_and_filters(seed_pipeline) -> None:  # type: ignore[no-untyped-de
     recent = retriever.invoke(q, k=5, since=dt.date(2026, 1, 1))
     assert recent and all(d.metadata["date"] >= "2026-01-01" for d in recent)
     assert retriever.invoke(q, k=5, until=dt.date(2020, 1, 1)) == []
+
+
+def test_exact_dense_restores_a_keyword_hit_the_vector_search_left_out(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    retriever = seed_pipeline.retriever
+    q = "InDrive在巴基斯坦出租车市场的份额"
+    snap = retriever.snapshot()
+    dense = retriever._dense(q, 5, retriever_filters(), snap)
+    top, score = dense[0]
+    # As if Chroma's approximate search had not returned the best chunk:
+    restored = retriever.exact_dense(q, dense[1:], [top, "no-such-chunk"], 5)
+    assert restored[0][0] == top and abs(restored[0][1] - score) < 1e-4
+    assert [cid for cid, _ in restored[1:]] == [cid for cid, _ in dense[1:5]]
+    # a full list only takes a candidate that beats its last hit
+    assert retriever.exact_dense(q, dense[:1], [dense[-1][0]], 1) == dense[:1]
+
+
+def retriever_filters():  # type: ignore[no-untyped-def]
+    from qa.retrieval import Filters
+
+    return Filters(None, None, None)
