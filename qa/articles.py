@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,8 +183,12 @@ def article_paths(folder: Path) -> list[Path]:
     )
 
 
-def load_articles(folder: Path) -> LoadResult:
-    """Load every article in `folder`; a bad file is reported and skipped, never indexed wrong."""
+def load_articles(folder: Path, read: Callable[[Path], Article] | None = None) -> LoadResult:
+    """Load every article in `folder`; a bad file is reported and skipped, never indexed wrong.
+
+    `read`: how one file becomes an `Article` (default `load_article`; the index passes one that
+    skips files unchanged since they were indexed)."""
+    read = read or load_article
     if not folder.is_dir():
         raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")
     articles: list[Article] = []
@@ -192,7 +197,7 @@ def load_articles(folder: Path) -> LoadResult:
     first_with: dict[str, str] = {}
     for path in article_paths(folder):
         try:
-            article = load_article(path)
+            article = read(path)
         except ArticleError as exc:
             problems.append(ArticleProblem(path, exc.reason))
             continue

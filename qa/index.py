@@ -34,7 +34,7 @@ from chromadb.errors import NotFoundError  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 
-from qa.articles import Article, ArticleProblem, LoadResult, article_paths, load_article, load_articles  # noqa: E402
+from qa.articles import Article, ArticleProblem, LoadResult, load_article, load_articles  # noqa: E402
 from qa.chunking import Chunk, chunk_article, split_sentences  # noqa: E402
 from qa.embeddings import model_id_of  # noqa: E402
 from qa.errors import ArticleError, IndexMismatchError, IndexMissingError, QAError  # noqa: E402
@@ -725,35 +725,19 @@ def load_changed_articles(folder: Any, records: dict[str, ArticleRecord]) -> Loa
     A no-op `qa index` then costs a stat per file instead of a read, decode and hash (~0.4 ms each)."""
     from pathlib import Path
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        return load_articles(folder)  # raises the usual error
-    articles: list[Article] = []
-    problems: list[ArticleProblem] = []
-    duplicates: list[ArticleProblem] = []
-    first_with: dict[str, str] = {}
-    for path in article_paths(folder):
+    def read(path: Path) -> Article:
         rec = records.get(path.name)
         try:
             key = _stat_key(path)
         except OSError:
             key = ""
         if rec is not None and key and rec.file_stat == key and rec.quotes_extractor == QUOTES_EXTRACTOR:
-            article = Article(id=rec.id, path=path, title=rec.title, date=_parse_date(rec.date), text="",
-                              content_hash=rec.content_hash, photo_credit=rec.photo_credit or None,
-                              metadata={STAND_IN: "1", FILE_STAT: key})
-        else:
-            try:
-                article = _with_stat(load_article(path), key or None)
-            except ArticleError as exc:
-                problems.append(ArticleProblem(path, exc.reason))
-                continue
-        original = first_with.setdefault(article.content_hash, article.id)
-        if original != article.id:
-            duplicates.append(ArticleProblem(path, f"same text as {original}; indexed once, under {original}"))
-            continue
-        articles.append(article)
-    return LoadResult(articles, problems, duplicates)
+            return Article(id=rec.id, path=path, title=rec.title, date=_parse_date(rec.date), text="",
+                           content_hash=rec.content_hash, photo_credit=rec.photo_credit or None,
+                           metadata={STAND_IN: "1", FILE_STAT: key})
+        return _with_stat(load_article(path), key or None)
+
+    return load_articles(Path(folder), read)
 
 
 def _parse_date(text: str) -> dt.date | None:

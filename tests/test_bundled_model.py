@@ -155,19 +155,22 @@ def test_seed_token_ids_match_engine(tokenizer: object, engine_ids: Callable, en
             assert len(ours) == engine.token_count(sentence, is_query)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+TRICKY_TEXTS = [
         "",
         "   leading and   inner   spaces  ",
+        "trailing space ",
         "\U000f0000\U000f0001\U000f0002 three unknown characters",  # one <unk> each, not one fused
-        "literal <unk> <s> </s> <pad> ▁ pieces",
+        "a\U000f0000b\U000f0001\U000f0002c\U000f0003",  # several runs of unknown characters
+        "literal <unk> <s> </s> <pad> <mask> ▁ pieces",
         "Ａ\u0301 ㈱\u0301 ﬁ\u0300 fullwidth and ligatures with combining marks",
-        "\r\n\t\x0b\x0c\u3000\u00a0\u2028 controls and odd spaces",
+        "\r\n\t\x0b\x0c\u3000\u00a0\u2028 controls and odd spaces\u3000 \u3000",
         "e\u0301 versus é, 한국어 ᄀ\u1161, 👩\u200d👩\u200d👧 🇰🇿",
         "中文、日本語テキスト、ﾊﾝｶｸｶﾀｶﾅﾞ",
-    ],
-)
+]
+"""Texts where tokenizers part ways with the engine (shared with tests/test_onnx_engine.py)."""
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
 def test_tricky_token_ids_match_engine(tokenizer: object, engine_ids: Callable, text: str) -> None:
     assert tokenizer("passage: " + text)["input_ids"] == engine_ids(text, False)
 

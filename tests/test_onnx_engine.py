@@ -29,6 +29,7 @@ from qa.settings import Settings  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_bundled_model import (  # noqa: E402, F401 (engine_ids is a fixture)
+    TRICKY_TEXTS,
     _PIECES,
     QUESTIONS,
     assert_same_segmentation,
@@ -99,21 +100,7 @@ def test_spm_seed_token_ids_match_engine(spm_tokenizer: oe.EngineTokenizer, engi
             assert len(row) == c_engine.token_count(sentence, is_query)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "   leading and   inner   spaces  ",
-        "trailing space ",
-        "\U000f0000\U000f0001\U000f0002 three unknown characters",  # one <unk> each, not one fused
-        "a\U000f0000b\U000f0001\U000f0002c\U000f0003",  # several runs of unknown characters
-        "literal <unk> <s> </s> <pad> <mask> ▁ pieces",
-        "Ａ\u0301 ㈱\u0301 ﬁ\u0300 fullwidth and ligatures with combining marks",
-        "\r\n\t\x0b\x0c\u3000\u00a0\u2028 controls and odd spaces\u3000 \u3000",
-        "e\u0301 versus é, 한국어 ᄀ\u1161, 👩\u200d👩\u200d👧 🇰🇿",
-        "中文、日本語テキスト、ﾊﾝｶｸｶﾀｶﾅﾞ",
-    ],
-)
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
 def test_spm_tricky_token_ids_match_engine(spm_tokenizer: oe.EngineTokenizer, engine_ids, text: str) -> None:
     assert _ids(spm_tokenizer, ["passage: " + text]) == [engine_ids(text, False)]
     assert _ids(spm_tokenizer, ["query: " + text]) == [engine_ids(text, True)]
