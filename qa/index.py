@@ -40,6 +40,7 @@ from qa.embeddings import model_id_of  # noqa: E402
 from qa.errors import ArticleError, IndexMismatchError, IndexMissingError, QAError  # noqa: E402
 from qa.quotes import QUOTES_EXTRACTOR, QuoteBatch, sync_quotes  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa.rowfile import RowFile  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -767,11 +768,14 @@ class SentenceFile:
         if meta.get("format") != self.FORMAT:
             raise ValueError(f"sentence file format {meta.get('format')}")
         self.key = str(meta["key"])
+        # The sorted ids are binary-searched and the small fixed-width columns read in place (mapped);
+        # the vectors and texts, the bulk, are read by row (a mapped file read at random grows RSS by
+        # read-ahead on every touch: see qa.rowfile).
         self.ids = np.load(folder / "ids.npy", mmap_mode="r")
-        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self.vectors = RowFile.npy(folder / "vectors.npy")
         self.spans = np.load(folder / "spans.npy", mmap_mode="r")
         self.offsets = np.load(folder / "text_offsets.npy", mmap_mode="r")
-        self.texts = np.load(folder / "texts.npy", mmap_mode="r")
+        self.texts = RowFile.npy(folder / "texts.npy")
         n = int(meta["n"])
         if not (len(self.ids) == len(self.vectors) == len(self.spans) == len(self.offsets) - 1 == n):
             raise ValueError("sentence file parts disagree in length")
@@ -818,9 +822,9 @@ class SentenceFile:
             article_id, version, n = sid.rsplit("#", 2)
             start, end = (int(x) for x in self.spans[r])
             out["ids"].append(sid)
-            out["documents"].append(bytes(self.texts[self.offsets[r] : self.offsets[r + 1]]).decode("utf-8"))
+            out["documents"].append(self.texts.read_bytes(int(self.offsets[r]), int(self.offsets[r + 1])).decode("utf-8"))
             out["metadatas"].append({"article_id": article_id, "version": version, "n": int(n.lstrip("s")), "start": start, "end": end})
-        out["embeddings"] = np.asarray(self.vectors[rows], dtype=np.float32)
+        out["embeddings"] = np.asarray(self.vectors.take(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
         return out
 
     @classmethod

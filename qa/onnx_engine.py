@@ -31,6 +31,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from qa import bundled_model as bm
+from qa.rowfile import RowFile
 
 # Bump when the export or quantisation changes: existing graphs then rebuild.
 ONNX_FORMAT_VERSION = 3
@@ -121,8 +122,9 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
     traced.unlink()
 
 
-def word_embeddings(model_dir: Path) -> np.ndarray:
-    """The word-embedding table of the materialised model, memory-mapped (read-only, no copy)."""
+def word_embeddings(model_dir: Path) -> RowFile:
+    """The word-embedding table of the materialised model, read by row from the safetensors file (no
+    copy in memory, and not memory-mapped: see `qa.rowfile`)."""
     path = model_dir / "model.safetensors"
     with path.open("rb") as fh:
         (header_len,) = struct.unpack("<Q", fh.read(8))
@@ -134,7 +136,7 @@ def word_embeddings(model_dir: Path) -> np.ndarray:
     rows, dim = meta["shape"]
     if end - start != rows * dim * 4:
         raise ValueError("word embeddings: size does not match the shape")
-    return np.memmap(path, dtype="<f4", mode="r", offset=8 + header_len + start, shape=(rows, dim))
+    return RowFile(path, offset=8 + header_len + start, dtype="<f4", shape=(rows, dim))
 
 
 def _quantize(fp32: Path, out: Path, options: dict[str, Any]) -> None:
@@ -372,5 +374,5 @@ class OnnxE5Embeddings(Embeddings):
         for r, row in enumerate(rows):
             ids[r, : len(row)] = row
             mask[r, : len(row)] = 1
-        embeds = np.ascontiguousarray(self._word[ids])  # [rows, width, 384] float32
+        embeds = np.ascontiguousarray(self._word.take(ids))  # [rows, width, 384] float32
         return self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0]
