@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 COSINE = {"hnsw": {"space": "cosine"}}
+RECORD_DIM = 1
+"""Article records live in a Chroma collection (it carries the manifest and is the commit point) but are
+never searched by vector, so their placeholder vector has one dimension. Chroma loads a collection's
+whole vector index into memory on first access: with model-sized placeholders the records of 62,000
+articles held ~130 MB in every reader. Stores written before this are migrated by the next `qa index`."""
 EMBED_BATCH = 64
 # Chroma caps one write; stay well below it.
 WRITE_BATCH = 2000
@@ -172,6 +177,59 @@ class ArticleIndex:
         try:
             return self.client.get_collection(self.names["articles"])
         except (NotFoundError, ValueError):
+            return self._finish_record_migration()
+
+    # ----------------------------------------------------------------- record migration
+    @property
+    def _staging_name(self) -> str:
+        return f"{self.names['articles']}_next"
+
+    def _migrate_records(self) -> None:
+        """Rewrite the article records of a store that predates `RECORD_DIM` with 1-dim placeholders.
+
+        Chroma cannot change a collection's dimension, so the records are copied to a staging
+        collection, which is marked complete (`records_migrated` in its metadata), then the old one is
+        dropped and the staging one renamed. Interrupted before the mark: the old collection is intact
+        and the next run starts over. After it: any process that finds no records collection finishes
+        the rename (`_finish_record_migration`), so the index is never lost. Only `qa index` migrates."""
+        old = self._articles_collection()
+        if old is None:
+            return
+        manifest = dict(old.metadata or {})
+        try:
+            self.client.delete_collection(self._staging_name)  # an earlier, interrupted attempt
+        except (NotFoundError, ValueError):
+            pass
+        staging = self.client.create_collection(
+            name=self._staging_name, configuration=COSINE,  # type: ignore[arg-type]
+            metadata={**manifest, "record_dim": RECORD_DIM}, embedding_function=None)
+        got = get_all(old, ["metadatas"])
+        for i in range(0, len(got["ids"]), WRITE_BATCH):
+            ids = got["ids"][i : i + WRITE_BATCH]
+            staging.upsert(ids=ids, embeddings=[[1.0] * RECORD_DIM] * len(ids), metadatas=got["metadatas"][i : i + WRITE_BATCH])  # type: ignore[arg-type,index]
+        migrated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        staging.modify(metadata={**manifest, "record_dim": RECORD_DIM, "records_migrated": migrated})
+        self.client.delete_collection(self.names["articles"])
+        self._finish_record_migration()
+        log.info("article records rewritten with %d-dimensional placeholders (%d records)", RECORD_DIM, len(got["ids"]))
+
+    def _finish_record_migration(self) -> chromadb.Collection | None:
+        """The records collection of a migration that was complete when it stopped, renamed into
+        place (None if there is none): the fix-forward for a stop between dropping the old records
+        and renaming the new ones."""
+        try:
+            staging = self.client.get_collection(self._staging_name)
+        except (NotFoundError, ValueError):
+            return None
+        if not (staging.metadata or {}).get("records_migrated"):
+            return None  # incomplete: the old records are still there (or the store was removed)
+        try:
+            staging.modify(name=self.names["articles"])
+        except Exception:  # another process renamed it first
+            pass
+        try:
+            return self.client.get_collection(self.names["articles"])
+        except (NotFoundError, ValueError):
             return None
 
     def exists(self) -> bool:
@@ -206,6 +264,8 @@ class ArticleIndex:
         return self.settings.chroma_url or str(self.settings.vectorstore_dir)
 
     def collection(self, kind: str) -> chromadb.Collection:
+        if kind == "articles" and (col := self._articles_collection()) is not None:
+            return col
         return self.client.get_collection(self.names[kind])
 
     def article_text(self, article_id: str, version: str) -> str:
@@ -292,6 +352,7 @@ class ArticleIndex:
         manifest = {
             "embedding_model": self.model_id,
             "schema_version": SCHEMA_VERSION,
+            "record_dim": RECORD_DIM,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         }
         for kind, name in self.names.items():
@@ -305,7 +366,7 @@ class ArticleIndex:
     def reset(self) -> None:
         """Drop every collection (and, for a local store that cannot be opened, the folder)."""
         self._stores.clear()
-        for name in self.names.values():
+        for name in [*self.names.values(), self._staging_name]:
             if name in self._existing():
                 self.client.delete_collection(name)
 
@@ -327,6 +388,8 @@ class ArticleIndex:
         report = IndexReport(problems=list(problems))
         if self.exists():
             self.check_compatible()
+            if self.manifest().get("record_dim") != RECORD_DIM:
+                self._migrate_records()
         else:
             self._create_collections()
         records = records if records is not None else self.records()
@@ -491,7 +554,7 @@ class ArticleIndex:
         for article, version, _, _ in group:
             quote_batch.write(article, version)
         # Commit point: from here on queries see the new versions.
-        arts_col.upsert(ids=record_ids, embeddings=[[1.0] * _dim(chunk_vecs)] * len(record_ids), metadatas=record_metas)  # type: ignore[arg-type]
+        arts_col.upsert(ids=record_ids, embeddings=[[1.0] * RECORD_DIM] * len(record_ids), metadatas=record_metas)  # type: ignore[arg-type]
         # Earlier versions exist only for articles that were indexed before (crash leftovers: _remove_orphans).
         replaced = set(report.updated)
         for article, version, _, _ in group:
@@ -906,10 +969,6 @@ def get_all(col: chromadb.Collection, include: list[str]) -> dict[str, list[Any]
         if len(got["ids"]) < READ_PAGE:
             return out
         offset += READ_PAGE
-
-
-def _dim(vectors: list[list[float]]) -> int:
-    return len(vectors[0]) if vectors else 1
 
 
 def _add(col: chromadb.Collection, *, ids: list[str], embeddings: list[list[float]], documents: list[str], metadatas: list[dict[str, Any]]) -> None:

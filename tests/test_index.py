@@ -4,7 +4,7 @@ import pytest
 
 from qa.embeddings import SentenceTransformerEmbeddings
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index import ArticleIndex
+from qa.index import COSINE, RECORD_DIM, ArticleIndex
 from qa.pipeline import Pipeline
 from qa.settings import Settings
 
@@ -88,3 +88,89 @@ def test_sentence_transformers_model_builds_and_answers(tmp_path: Path) -> None:
     answer = pipeline.ask("How much will the bridge cost?")
     assert "40 million dollars" in answer.text and answer.citations[0].article_id == "a.txt"
     assert pipeline.index.manifest()["embedding_model"] == pipeline.index.model_id
+
+
+# ----------------------------------------------------------------------------- article-record placeholders
+
+def _record_dim(index: ArticleIndex) -> int:
+    got = index.collection("articles").get(limit=1, include=["embeddings"])
+    return len(got["embeddings"][0])
+
+
+def _make_legacy(index: ArticleIndex) -> dict:
+    """Rewrite the records as stores before RECORD_DIM had them: a model-sized placeholder vector per
+    record and no `record_dim` in the manifest (exactly what the earlier code wrote)."""
+    col = index.collection("articles")
+    manifest = dict(col.metadata or {})
+    manifest.pop("record_dim")
+    got = col.get(include=["metadatas"])
+    index.client.delete_collection(index.names["articles"])
+    legacy = index.client.create_collection(index.names["articles"], configuration=COSINE, metadata=manifest,
+                                            embedding_function=None)
+    legacy.upsert(ids=got["ids"], embeddings=[[1.0] * 384] * len(got["ids"]), metadatas=got["metadatas"])
+    assert _record_dim(index) == 384
+    return dict(zip(got["ids"], got["metadatas"]))
+
+
+def _records(index: ArticleIndex) -> dict:
+    got = index.collection("articles").get(include=["metadatas"])
+    return dict(zip(got["ids"], got["metadatas"]))
+
+
+@pytest.mark.slow
+def test_records_of_an_older_store_are_migrated_without_re_embedding(fresh_settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    assert _record_dim(pipeline.index) == RECORD_DIM == 1
+    assert pipeline.index.manifest()["record_dim"] == 1
+    before = _make_legacy(pipeline.index)
+    # an older store still answers as it is (readers never migrate)
+    assert "1.5万美元" in pipeline.ask("哈萨克斯坦的人均GDP达到了多少？").text
+    report = pipeline.build()
+    assert len(report.unchanged) == 2 and report.chunks_written == 0 and report.sentences_written == 0
+    assert _record_dim(pipeline.index) == 1 and pipeline.index.manifest()["record_dim"] == 1
+    assert _records(pipeline.index) == before
+    assert pipeline.index._staging_name not in pipeline.index._existing()
+    assert "1.5万美元" in pipeline.ask("哈萨克斯坦的人均GDP达到了多少？").text
+    assert pipeline.build().unchanged and pipeline.index.manifest().get("records_migrated")  # migrates once
+
+
+@pytest.mark.slow
+def test_a_migration_stopped_after_dropping_the_old_records_is_finished_by_the_next_reader(  # type: ignore[no-untyped-def]
+        fresh_settings: Settings, embeddings, monkeypatch) -> None:
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    before = _make_legacy(pipeline.index)
+
+    def killed() -> None:
+        raise KeyboardInterrupt("stopped between dropping the old records and renaming the new ones")
+
+    monkeypatch.setattr(pipeline.index, "_finish_record_migration", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.index._migrate_records()
+    monkeypatch.undo()
+    assert pipeline.index.names["articles"] not in pipeline.index._existing()  # the window the fix-forward covers
+
+    reader = Pipeline(fresh_settings, embeddings)  # another process's view
+    assert reader.index.exists() and _records(reader.index) == before
+    assert "1.5万美元" in reader.ask("哈萨克斯坦的人均GDP达到了多少？").text
+    assert pipeline.index.names["articles"] in reader.index._existing()
+    assert reader.index._staging_name not in reader.index._existing()
+    assert len(reader.build().unchanged) == 2
+
+
+@pytest.mark.slow
+def test_an_incomplete_staging_copy_is_ignored_and_redone(fresh_settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    before = _make_legacy(pipeline.index)
+    index = pipeline.index
+    # a copy stopped half-way: one record, no completion mark
+    partial = index.client.create_collection(index._staging_name, configuration=COSINE,
+                                             metadata={"record_dim": 1}, embedding_function=None)
+    first = next(iter(before))
+    partial.upsert(ids=[first], embeddings=[[1.0]], metadatas=[before[first]])
+    assert _records(index) == before and _record_dim(index) == 384  # the old records are the live ones
+    assert len(pipeline.build().unchanged) == 2
+    assert _records(index) == before and _record_dim(index) == 1
+    assert index._staging_name not in index._existing()
