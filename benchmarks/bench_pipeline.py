@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.embeddings import load_embeddings, model_id_of  # noqa: E402
-from qa.index import build_index  # noqa: E402
+from qa.index import build_index, get_all  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 DRCD = Path("/work/shared/bench/drcd")
@@ -282,6 +282,7 @@ def measure_throughput(work: Path, passages: list[dict], embedder: str, inner: E
     # `qa index` on the same articles with the same model; write-through cache (no reads) so every text is embedded.
     wrapper = CachedEmbeddings(inner, cache_file, read=False)
     store = work / "throughput_store"
+    shutil.rmtree(store, ignore_errors=True)  # a store kept from an earlier run (--work) would make this a no-op
     t = time.perf_counter()
     report = build_index(settings_for(folder, store, embedder), wrapper)
     index_s = time.perf_counter() - t
@@ -636,9 +637,13 @@ def main() -> None:
     from qa.pipeline import Pipeline
 
     pipeline = Pipeline(settings_for(base_dir, base_store, args.embedder), emb)
-    got = pipeline.index.collection("chunks").get(include=["documents"])
+    got = get_all(pipeline.index.collection("chunks"), ["documents"])
     lens = [len(d) for d in got["documents"] or []]
-    res["base_index"] = {"chunks": report.chunks_written, "sentences": report.sentences_written, "seconds": base_s,
+    # The index's own counts: a store kept from an earlier run (--work) was only brought up to date,
+    # so the report counts just what this run wrote.
+    counts = pipeline.index.counts(("chunks", "sentences"))
+    res["base_index"] = {"chunks": counts["chunks"], "sentences": counts["sentences"], "seconds": base_s,
+                         "written": report.summary(),
                          "chunk_median_chars": statistics.median(lens), "chunk_max_chars": max(lens),
                          "embedded_for_real": emb.real_texts}
     print(json.dumps(res["base_index"]), flush=True)
@@ -658,7 +663,7 @@ def main() -> None:
 
     print("[5/5] corpus sizes…", flush=True)
     res["scales"] = []
-    base_chunks = report.chunks_written
+    base_chunks = res["base_index"]["chunks"]
     emb.approximate = True
     from qa.index import ArticleIndex
 
@@ -666,10 +671,11 @@ def main() -> None:
     scale_chunks = sum(base_records[file_name(p["id"])].n_chunks for p in scale_passages)
     for target in [int(x) for x in args.scales.split(",") if x.strip()]:
         replicas = max(0, round(target / scale_chunks) - 1)
-        reused = False
+        reused = updated_only = False
         if replicas == 0:
             folder, store = base_dir, base_store
-            chunks, sentences, build_s = base_chunks, report.sentences_written, base_s
+            chunks, sentences, build_s = base_chunks, res["base_index"]["sentences"], base_s
+            updated_only = bool(report.unchanged)  # a kept store brought up to date: not a full build time
         else:
             folder, store = work / f"corpus_{len(scale_passages)}p_{replicas}r", work / f"store_{len(scale_passages)}p_{replicas}r"
             record = store.with_suffix(".build.json")
@@ -691,6 +697,8 @@ def main() -> None:
                 emb.save()
                 record.write_text(json.dumps({"chunks": chunks, "sentences": sentences, "build_s": build_s}), encoding="utf-8")
         name = (f"~{round(chunks, -3) // 1000}k chunks" if chunks >= 1000 else f"{chunks} chunks") + (" (reused)" if reused else "")
+        if not replicas and updated_only:
+            name += f" (kept; build s = this run's update: {report.summary()})"
         print(f"  {name}: built in {build_s:.0f} s; measuring in a fresh process…", flush=True)
         print(f"  load average before measuring: {os.getloadavg()[0]:.1f}", flush=True)
         w = run_worker(work, f"scale{replicas}", folder, store, args.embedder, latency_qs)
