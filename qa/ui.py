@@ -167,16 +167,37 @@ def article_html(pipeline: Pipeline, article_id: str, start: int = -1, end: int 
     )
 
 
-def articles_table_html(pipeline: Pipeline) -> str:
-    records = sorted(pipeline.index.records().values(), key=lambda r: (r.date, r.id), reverse=True)
-    if not records:
+ARTICLES_SHOWN = 200
+"""Articles the page lists at once (newest first; the filter finds the others). An archive of 62,000
+articles listed whole made a 10 MB table and dropdown that every browser had to load."""
+
+
+def matching_records(records: dict[str, Any], query: str = "") -> list[Any]:
+    """Article records, newest first; with `query`, only those whose title, file name or date contains it."""
+    records = sorted(records.values(), key=lambda r: (r.date, r.id), reverse=True)
+    needle = (query or "").strip().casefold()
+    if needle:
+        records = [r for r in records if needle in r.title.casefold() or needle in r.id.casefold() or needle in (r.date or "")]
+    return records
+
+
+def articles_table_html(pipeline: Pipeline, query: str = "", limit: int = ARTICLES_SHOWN) -> str:
+    every = pipeline.index.records()
+    total = len(every)
+    if not total:
         return "<div class='qa-empty'>No articles indexed yet.</div>"
+    records = matching_records(every, query)
+    if not records:
+        return f"<p>{total:,} articles indexed; none matches {_esc(query.strip())!s}.</p>"
     rows = "".join(
         f"<tr><td>{_esc(r.title)}</td><td>{_esc(r.date or '—')}</td><td>{r.n_chunks}</td><td><code>{_esc(r.id)}</code></td></tr>"
-        for r in records
+        for r in records[:limit]
     )
+    what = f"{len(records):,} match “{_esc(query.strip())}”" if query.strip() else ""
+    shown = f"showing the {limit:,} newest" if len(records) > limit else ""
+    note = "; ".join(x for x in (what, shown) if x)
     return (
-        f"<p>{len(records)} articles indexed.</p><table class='qa-articles'><thead><tr><th>Title</th><th>Date</th>"
+        f"<p>{total:,} articles indexed{'; ' + note if note else ''}.</p><table class='qa-articles'><thead><tr><th>Title</th><th>Date</th>"
         f"<th>Passages</th><th>File</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -212,8 +233,12 @@ def history_turns(questions: Sequence[str]) -> list[Turn]:
     return turns
 
 
-def article_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
-    records = sorted(pipeline.index.records().values(), key=lambda r: (r.date, r.id), reverse=True)
+def article_choices(pipeline: Pipeline, query: str = "", keep: Sequence[str] = (), limit: int = ARTICLES_SHOWN) -> list[tuple[str, str]]:
+    """Choices for "only these articles": the newest `limit` matching `query`, plus those already chosen."""
+    every = pipeline.index.records()
+    records = matching_records(every, query)[:limit]
+    listed = {r.id for r in records}
+    records += [every[i] for i in keep if i in every and i not in listed]
     return [(f"{r.title} · {r.date or 'undated'} ({r.id})", r.id) for r in records]
 
 
@@ -381,6 +406,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             report = f"<div class='qa-error'>{_esc(str(exc))}</div>"
         return report, articles_table_html(pipeline), gr.update(choices=article_choices(pipeline)), None
 
+    def find_articles(query: str, chosen: list[str] | None) -> tuple[Any, ...]:
+        return articles_table_html(pipeline, query), gr.update(choices=article_choices(pipeline, query, keep=chosen or []))
+
     def open_article(request: Any) -> str:
         request = request if isinstance(request, dict) else {}
         try:
@@ -406,14 +434,20 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         since = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2025-01-01", elem_id="qa-since")
                         until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="2026-12-31", elem_id="qa-until")
                         k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages to retrieve")
-                    picker = gr.Dropdown(choices=article_choices(pipeline), multiselect=True, label="Only these articles (empty = all)")
+                    picker = gr.Dropdown(choices=article_choices(pipeline), multiselect=True,
+                                         label=f"Only these articles (empty = all; lists the {ARTICLES_SHOWN} newest — "
+                                               "“Find articles” on the Articles tab lists others)")
                 inputs = [box, turns, k, picker, since, until]
                 # Pipeline.ask is thread-safe: several people may ask at once (Gradio's default is one).
                 box.submit(respond, inputs, [box, turns, chat], api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
                 send.click(respond, inputs, [box, turns, chat], api_visibility="private", concurrency_limit=ASK_CONCURRENCY)
                 clear_btn.click(clear, None, [turns, chat], api_visibility="private")
             with gr.Tab("Articles", id="articles"):
+                find = gr.Textbox(label="Find articles (title, file name or date)", elem_id="qa-find-articles",
+                                  placeholder="e.g. 熊猫 or 2026-03")
                 articles_view = gr.HTML(articles_table_html(pipeline), elem_id="qa-articles")
+                # Also narrows the chat's "only these articles" list to the matches (chosen ones stay).
+                find.change(find_articles, [find, picker], [articles_view, picker], api_visibility="private")
                 gr.Markdown(
                     f"**Add articles** — .txt or .md, UTF-8 (or GB18030), up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB each; "
                     "an optional first line ` date YYYY-MM-DD`. New files are indexed right away; nothing already indexed is lost."

@@ -199,6 +199,10 @@ def test_upload_from_the_articles_tab(browser, page_url: str, shots: Path, tmp_p
         assert "mongolia.txt: added" in text and "broken.txt: rejected" in text and "binary" in text
         assert "哈萨克斯坦与蒙古国签署了开通阿斯塔纳至乌兰巴托直航航线的协议" in page.locator("#qa-articles").inner_text()
         page.screenshot(path=str(shots / "desktop-1280-articles.png"), full_page=True)
+        # "Find articles" narrows the listing (archives are listed 200 at a time)
+        page.locator("#qa-find-articles textarea, #qa-find-articles input").first.fill("乌兰巴托")
+        page.wait_for_function("() => document.querySelector('#qa-articles').innerText.includes('1 match')", timeout=30_000)
+        assert page.locator("#qa-articles tbody tr").count() == 1 and "mongolia.txt" in page.locator("#qa-articles tbody").inner_text()
         page.get_by_role("tab", name="Chat").click()
         ask(page, "阿斯塔纳至乌兰巴托的直航每周运营几班？")
         assert "三班" in page.locator("#qa-chat .qa-bot .qa-answer").last.inner_text()

@@ -135,3 +135,21 @@ def test_rendering_escapes_everything_from_articles_and_questions() -> None:
     # Our markers are buttons; a number the answer does not cite stays literal text.
     assert "data-cite='t0-1'" in out and "[7]" in out and "t0-7" not in out
     assert "<mark class='qa-hit'>" in out
+
+
+def test_the_articles_listing_is_capped_and_filterable(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from qa.ui import article_choices, articles_table_html
+
+    records = sorted(seed_pipeline.index.records().values(), key=lambda r: (r.date, r.id), reverse=True)
+    newest, older = records[0], records[1]
+    capped = articles_table_html(seed_pipeline, limit=1)
+    assert "2 articles indexed; showing the 1 newest" in capped
+    assert newest.id in capped and older.id not in capped
+    assert [v for _, v in article_choices(seed_pipeline, limit=1)] == [newest.id]
+    # the filter finds the older one by a piece of its title, and a chosen article stays choosable
+    piece = older.title[2:8]
+    found = articles_table_html(seed_pipeline, piece, limit=1)
+    assert older.id in found and newest.id not in found and "1 match" in found
+    assert [v for _, v in article_choices(seed_pipeline, piece, keep=[newest.id], limit=1)] == [older.id, newest.id]
+    assert "none matches" in articles_table_html(seed_pipeline, "不存在的标题xyz")
+    assert older.id in articles_table_html(seed_pipeline, older.date, limit=5)  # by date
