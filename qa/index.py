@@ -14,6 +14,7 @@ next `qa index` finishes the job and removes orphans.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
@@ -345,6 +346,9 @@ class ArticleIndex:
                 quotes_extractor=int(meta.get("quotes_extractor", 0)),
                 file_stat=str(meta.get("file_stat", "")),
             )
+        if ids is None:
+            del got
+            give_back_heap()
         return out
 
     # ----------------------------------------------------------------- write
@@ -955,6 +959,16 @@ class SentenceFile:
 
 READ_PAGE = 5000
 """Rows per read: one unpaged `get` of a large collection fails in Chroma ("too many SQL variables", >32k rows)."""
+
+
+def give_back_heap() -> None:
+    """Return free heap pages to the OS after reading a whole collection. Its rows arrive as many small
+    objects, freed together, but glibc keeps the pages (also in the arenas of Chroma's threads): listing
+    the records of 62,000 articles left ~220 MB of free heap counted in the page's RSS. No-op elsewhere."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def get_all(col: chromadb.Collection, include: list[str]) -> dict[str, list[Any]]:
