@@ -222,13 +222,16 @@ def context_sentences(question: str, best: _Candidate, cands: Sequence[_Candidat
     return out
 
 
-def missing_entities(question: str, keyword: KeywordIndex | None) -> list[str]:
+def missing_entities(question: str, keyword: KeywordIndex | None, passages: Sequence[str] = ()) -> list[str]:
     """Names in a Chinese question (places, people, organisations, Latin names) that occur nowhere
-    in the indexed articles: the articles cannot answer a question about something they never mention."""
+    in the indexed articles: the articles cannot answer a question about something they never mention.
+    A name written out in one of the retrieved `passages` is there, whatever the keyword index's
+    segmentation made of it (坂里村, 伊纳拉汉); so is one jieba glued a particle to (和浩汉 in 宏碁和浩漢)."""
     if keyword is None or not is_chinese(question):
         return []
     import jieba.posseg
 
+    retrieved = normalize("\n".join(passages))
     missing = []
     for pair in jieba.posseg.lcut(normalize(question)):
         word, flag = pair.word, pair.flag
@@ -236,10 +239,17 @@ def missing_entities(question: str, keyword: KeywordIndex | None) -> list[str]:
         # Organisation tags (nt) are left out: jieba gives them to ordinary compounds such as 联合开发.
         if len(word) < 3 or not (flag.startswith(("ns", "nr")) or flag == "eng"):
             continue
+        forms = [word] + [w for w in (word[1:] if word[0] in _PARTICLES else "", word[:-1] if word[-1] in _PARTICLES else "") if len(w) >= 2]
+        if any(f in retrieved for f in forms):
+            continue
         pieces = [t for t in tokenize(word) if len(t) >= 2] or [word]
         if word not in keyword.vocabulary and not all(t in keyword.vocabulary for t in pieces):
             missing.append(word)
     return missing
+
+
+_PARTICLES = frozenset(w for w in STOPWORDS if len(w) == 1 and is_chinese(w))
+"""One-character function words (和, 了, 与…) that jieba's name tags sometimes take in."""
 
 
 class ExtractiveComposer:
@@ -311,7 +321,7 @@ class ExtractiveComposer:
         best_evidence = max((c.evidence for c in typed), default=0.0)
         if typed and self.off_subject(question, typed[0]):
             return Answer(question, refusal_text(question), [], True, list(docs), best_evidence)
-        if best_evidence < threshold or missing_entities(question, self.keyword):
+        if best_evidence < threshold or missing_entities(question, self.keyword, [d.page_content for d in docs]):
             return Answer(question, refusal_text(question), [], True, list(docs), best_evidence)
         # The best sentence, plus the next ones while they score within the margin: when two
         # sentences are that close the embedding cannot tell which one answers, so both are shown.

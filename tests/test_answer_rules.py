@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from qa.answer import _Candidate, context_sentences, expected_answer_type, has_answer_type, refers_back
+from qa.answer import _Candidate, context_sentences, expected_answer_type, has_answer_type, missing_entities, refers_back
+from qa.keywords import KeywordIndex
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,20 @@ def test_context_sentences_adds_the_named_antecedent_and_the_reason() -> None:
     # a sentence naming its subject needs nothing; the first sentence has no predecessor
     assert context_sentences("為何河狸要建造水壩？", prev, cands) == []
     assert context_sentences("何種動物建造水壩？", best, [best]) == []
+
+
+def test_missing_entities_accepts_names_written_out_in_the_retrieved_passages() -> None:
+    passages = [
+        "汐止區則為近年崛起的新興工商區域，包括宏碁、緯創、增你強、浩漢、宇瞻與台灣。",
+        "伊納拉漢及烏美德為人口密度最低的行政區，僅47人每平方公里。",
+        "坂里村界於坂山、里山之間，屬於北竿鄉難得的平原地形。",
+    ]
+    keyword = KeywordIndex(["a", "b", "c"], passages)
+    # the keyword index segments these names differently (and jieba glues 和 to 浩漢), so without
+    # the passages they look absent and an answerable question would be refused
+    assert missing_entities("關島的哪一地區的人口密度是伊納拉漢及烏美德為的約30倍？", keyword) == ["伊纳拉汉"]
+    assert missing_entities("關島的哪一地區的人口密度是伊納拉漢及烏美德為的約30倍？", keyword, passages) == []
+    assert missing_entities("坂里村的地理地形是屬於哪一種？", keyword, passages) == []
+    assert "和浩汉" not in missing_entities("宏碁和浩漢的公司都位於新北市的哪一地方？", keyword, passages)
+    # a name the articles never mention is still missing
+    assert missing_entities("巴布亚新几内亚的首都在哪里？", keyword, passages) == ["巴布亚新几内亚"]
