@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from qa.answer import _Candidate, context_sentences, expected_answer_type, has_answer_type, missing_entities, refers_back
+from qa.answer import (
+    NEIGHBOUR_MARGIN,
+    _Candidate,
+    completes_question,
+    completing_neighbours,
+    context_sentences,
+    expected_answer_type,
+    has_answer_type,
+    missing_entities,
+    question_characters,
+    refers_back,
+)
 from qa.keywords import KeywordIndex
 
 
@@ -85,3 +96,26 @@ def test_missing_entities_accepts_names_written_out_in_the_retrieved_passages() 
     assert "和浩汉" not in missing_entities("宏碁和浩漢的公司都位於新北市的哪一地方？", keyword, passages)
     # a name the articles never mention is still missing
     assert missing_entities("巴布亚新几内亚的首都在哪里？", keyword, passages) == ["巴布亚新几内亚"]
+
+
+def _sentence(n: int, text: str, score: float, article: str = "a") -> _Candidate:
+    c = _cand(100 * n, text, article)
+    c.n, c.score = n, score
+    return c
+
+
+def test_a_neighbour_holding_the_rest_of_the_question_is_shown() -> None:
+    question = "新北市第一任市長在何時成功連任？"
+    prev = _sentence(4, "直至2005年的臺北縣縣長，由國民黨籍的周錫瑋勝選。", 0.95)
+    best = _sentence(5, "2010年臺北縣改制為直轄市更名新北市，第一任市長由國民黨籍的朱立倫當選，副市長則為李四川、侯友宜、許志堅。", 1.04)
+    nxt = _sentence(6, "2014年朱立倫連任為第二任市長，副市長為侯友宜、陳伸賢、高宗正。", 0.98)
+    elsewhere = _sentence(6, "2014年朱立倫連任為第二任市長。", 1.0, article="b")  # another article's sentence 6
+    far = _sentence(8, "2018年侯友宜當選新北市第三任市長，成功接任。", 1.0)  # not adjacent
+    units = question_characters(question)
+    # 連 (of 連任) is in the next sentence only: 1 of the question's 10 characters
+    assert completes_question(units, best, nxt)
+    assert not completes_question(units, best, prev)  # adds nothing the best sentence lacks
+    assert completing_neighbours(question, best, [prev, best, nxt, elsewhere, far]) == [nxt]
+    # a neighbour scoring far below the best one is not evidence enough
+    nxt.score = best.score - NEIGHBOUR_MARGIN - 0.01
+    assert completing_neighbours(question, best, [prev, best, nxt]) == []
