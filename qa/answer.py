@@ -238,11 +238,21 @@ def context_sentences(question: str, best: _Candidate, cands: Sequence[_Candidat
     return out
 
 
+# "比首尔多100毫米" / "是X的30倍" / "more than X": the question names one side of a comparison.
+_COMPARATIVE = re.compile(
+    r"比(?!赛|例|较|率|重|如|方|喻)[^，,。？?]{1,20}?(?:多|少|高|低|大|小|长|短|早|晚|快|慢|强|弱|重|轻)|"
+    r"[是为][^，,。？?]{1,20}?的[^，,。？?]{0,8}倍|\bthan\b", re.IGNORECASE)
+
+
 def completing_neighbours(question: str, best: _Candidate, cands: Sequence[_Candidate]) -> list[_Candidate]:
-    """The sentences right before and after the best one that hold the rest of the question (`completes_question`)."""
+    """The sentences right before and after the best one that hold the rest of the question
+    (`completes_question`) or, for a comparison question, the other side of the comparison."""
     units = question_characters(question)
+    # The best match of a comparison question is the sentence about the side it names (首尔的年平均降雨量为
+    # 1370毫米); the side it asks for is listed next to it with its own figure (釜山1470毫米).
+    comparison = bool(_COMPARATIVE.search(normalize(question)))
     return [c for c in cands if c.article_id == best.article_id and c.n >= 0 and abs(c.n - best.n) == 1
-            and completes_question(units, best, c)]
+            and (completes_question(units, best, c) or (comparison and has_answer_type(c.text, "number")))]
 
 
 def missing_entities(question: str, keyword: KeywordIndex | None, passages: Sequence[str] = ()) -> list[str]:

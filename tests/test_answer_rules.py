@@ -119,3 +119,16 @@ def test_a_neighbour_holding_the_rest_of_the_question_is_shown() -> None:
     # a neighbour scoring far below the best one is not evidence enough
     nxt.score = best.score - NEIGHBOUR_MARGIN - 0.01
     assert completing_neighbours(question, best, [prev, best, nxt]) == []
+
+
+def test_a_comparison_question_gets_the_other_side_of_the_comparison() -> None:
+    best = _sentence(1, "韓國的城市中，首爾的年平均降雨量為1370毫米；", 1.11)
+    nxt = _sentence(2, "釜山1470毫米。", 0.89)  # far below the best score: only the comparison shows it
+    further = _sentence(3, "韓國大部分地區為中溫帶，植被以韓松，闊葉落葉植物為主。", 0.9)
+    cands = [best, nxt, further]
+    assert completing_neighbours("韓國哪一地區的年平均降雨量比首爾的多100毫米？", best, cands) == [nxt]
+    # asked about the side the best sentence names, there is nothing to add
+    assert completing_neighbours("首爾的年平均降雨量是多少？", best, cands) == []
+    # 比賽 (match) and 比例 (proportion) do not compare anything
+    assert completing_neighbours("一場網球比賽最多有幾盤比賽？", best, cands) == []
+    assert completing_neighbours("市場上以哪一種米的比例最多？", best, cands) == []
