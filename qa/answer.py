@@ -69,15 +69,19 @@ REFUSAL_EN = "The articles do not contain an answer to this question."
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # A best sentence that refers back to something it does not name ("牠們在建造水壩的時候…",
-# "這項制度的廢棄…") is shown with the sentence before it, which names it; a why-question's best
-# sentence is shown with the next one when that one gives the reason ("這是為了…"). Person
-# pronouns (他/她) are left out: in news they mostly open quotations ("他说：…"), whose speaker
-# the citation already shows. Measured on 400 DRCD questions (benchmarks/): 34 of the 54 misses
-# had the answer in the adjacent sentence; these two rules recover the unambiguous ones.
+# "這項制度的廢棄…", "雙方簽署…", "同年11月9日…") is shown with the sentence before it, which names
+# it; a why-question's best sentence is shown with the next one when that one gives the reason
+# ("這是為了…"). Person pronouns (他/她) are left out: in news they mostly open quotations ("他说：…"),
+# whose speaker the citation already shows; only a who-question needs the name they stand for.
+# Measured on 400 DRCD questions (benchmarks/): 34 of the 54 misses had the answer in the adjacent
+# sentence; these rules recover the unambiguous ones.
 _REFERS_BACK = re.compile(
     r"[这此该](?:项|些|种|个|一|类|条|次|座|套|批|段|部|本|场|所)|^(?:它|牠|其|此|这|该)(?!时|外|后|次|里)|"
-    r"^(?:它们|牠们)"
+    r"^(?:它们|牠们)|^(?:双方|两者|前者|后者|取而代|同年|同月|当年|次年|翌年)"
 )
+# A who-question's best sentence that names its subject only as 他/她/he/she: the name is before it.
+_WHO_Q = re.compile(r"谁|何人|哪一?位|\bwho\b", re.IGNORECASE)
+_PERSON_PRONOUN = re.compile(r"(?:他|她)|(?:he|she|they)\b", re.IGNORECASE)
 _WHY_Q = re.compile(r"为何|为什么|原因|目的|\bwhy\b", re.IGNORECASE)
 _GIVES_REASON = re.compile(r"^(?:这是|此举|这样|因为|由于|因此|所以|原因|目的)")
 
@@ -231,7 +235,8 @@ def context_sentences(question: str, best: _Candidate, cands: Sequence[_Candidat
     same = sorted((c for c in cands if c.article_id == best.article_id), key=lambda c: c.start)
     at = next(i for i, c in enumerate(same) if c.start == best.start)
     out = []
-    if at > 0 and refers_back(best.text):
+    names_person_by_pronoun = bool(_WHO_Q.search(normalize(question)) and _PERSON_PRONOUN.match(normalize(best.text)))
+    if at > 0 and (refers_back(best.text) or names_person_by_pronoun):
         out.append(same[at - 1])
     if at + 1 < len(same) and _WHY_Q.search(normalize(question)) and _GIVES_REASON.match(normalize(same[at + 1].text)):
         out.append(same[at + 1])

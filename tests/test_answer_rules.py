@@ -57,6 +57,11 @@ def test_answer_types_on_sentences() -> None:
         ("他说：“哈萨克斯坦位于欧亚大陆中心。”", False),  # person pronouns open quotations
         ("此外，盤古大陸開始分裂。", False),  # 此外 is a connective, not a reference
         ("河狸亦在當地扮演著「生態系的工程師」的角色。", False),
+        ("雙方簽署《南北關係發展與和平繁榮宣言》。", True),  # 双方: the two parties named before
+        ("同年11月9日，柏林圍牆倒塌。", True),  # the year is in the sentence before
+        ("取而代的是由新北市政府交通局提案、捷安特公司負責建置和營運的微笑單車系統。", True),
+        ("雙邊貿易額提升至10億美元。", False),  # 双边 is not 双方
+        ("同時，兩國簽署了多項協議。", False),  # 同时 is a connective
     ],
 )
 def test_refers_back(sentence: str, expected: bool) -> None:
@@ -132,3 +137,11 @@ def test_a_comparison_question_gets_the_other_side_of_the_comparison() -> None:
     # 比賽 (match) and 比例 (proportion) do not compare anything
     assert completing_neighbours("一場網球比賽最多有幾盤比賽？", best, cands) == []
     assert completing_neighbours("市場上以哪一種米的比例最多？", best, cands) == []
+
+
+def test_a_who_question_answered_by_a_pronoun_gets_the_sentence_naming_the_person() -> None:
+    prev = _sentence(1, "然而，最具影響力的作品是在這個時期的末期所出現的，也就是馬基維利在1532年所著的君主論。", 1.01)
+    best = _sentence(2, "他所著的君主論和李維羅馬史論精密分析了古典時期的政治，成為了現代政治哲學的主要來源。", 1.06)
+    assert context_sentences("君主論為誰所寫的?", best, [prev, best]) == [prev]
+    # any other question: the pronoun is no reason to show more (in news 他 mostly opens a quotation)
+    assert context_sentences("君主論分析了什麼時期的政治?", best, [prev, best]) == []
