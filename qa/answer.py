@@ -34,8 +34,8 @@ W_RANK_CHOICE = 0.03
 SECOND_SENTENCE_MARGIN = 0.025
 """Weights of the score that chooses answer sentences, and the margin within which the next sentence is
 also shown; chosen on 400 DRCD questions (benchmarks/) and checked on tests/data/gold.jsonl."""
-NEIGHBOUR_GAIN = 0.1
-NEIGHBOUR_MARGIN = 0.1
+NEIGHBOUR_GAIN = 0.15
+NEIGHBOUR_MARGIN = 0.12
 """A sentence adjacent to the best one is also shown when it adds at least this share of the question's
 characters and scores within this margin of it (`completes_question`); chosen on the questions of DRCD
 dev passages 0-199, confirmed on passages 200-399 (benchmarks/)."""

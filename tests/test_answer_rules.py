@@ -110,20 +110,24 @@ def _sentence(n: int, text: str, score: float, article: str = "a") -> _Candidate
 
 
 def test_a_neighbour_holding_the_rest_of_the_question_is_shown() -> None:
-    question = "新北市第一任市長在何時成功連任？"
-    prev = _sentence(4, "直至2005年的臺北縣縣長，由國民黨籍的周錫瑋勝選。", 0.95)
-    best = _sentence(5, "2010年臺北縣改制為直轄市更名新北市，第一任市長由國民黨籍的朱立倫當選，副市長則為李四川、侯友宜、許志堅。", 1.04)
-    nxt = _sentence(6, "2014年朱立倫連任為第二任市長，副市長為侯友宜、陳伸賢、高宗正。", 0.98)
-    elsewhere = _sentence(6, "2014年朱立倫連任為第二任市長。", 1.0, article="b")  # another article's sentence 6
-    far = _sentence(8, "2018年侯友宜當選新北市第三任市長，成功接任。", 1.0)  # not adjacent
+    question = "史特拉斯堡經濟得到迅速發展是於哪場戰爭之後?"
+    prev = _sentence(4, "史特拉斯堡在19世紀末德意志帝國統治時期，現代工業開始得到發展，如:機械、電器、醫藥、食品。", 1.01)
+    best = _sentence(5, "在兩次世界大戰之間，史特拉斯堡的經濟發展受到影響。", 1.08)
+    nxt = _sentence(6, "直到第二次世界大戰後，該市經濟才得到迅速發展，成為法國東部新興工業中心。", 1.0)
+    elsewhere = _sentence(6, "戰後該市經濟得到迅速發展。", 1.05, article="b")  # another article's sentence 6
+    far = _sentence(8, "史特拉斯堡經濟在戰後得到迅速發展。", 1.05)  # not adjacent
     units = question_characters(question)
-    # 連 (of 連任) is in the next sentence only: 1 of the question's 10 characters
+    # 得, 迅, 速, 后 (4 of the question's 17 characters) are in the next sentence only
     assert completes_question(units, best, nxt)
-    assert not completes_question(units, best, prev)  # adds nothing the best sentence lacks
+    assert not completes_question(units, best, prev)  # adds only 得
     assert completing_neighbours(question, best, [prev, best, nxt, elsewhere, far]) == [nxt]
     # a neighbour scoring far below the best one is not evidence enough
     nxt.score = best.score - NEIGHBOUR_MARGIN - 0.01
     assert completing_neighbours(question, best, [prev, best, nxt]) == []
+    # one character of ten (连 of 连任) is too little to show a whole further sentence
+    best = _sentence(5, "2010年臺北縣改制為直轄市更名新北市，第一任市長由國民黨籍的朱立倫當選，副市長則為李四川、侯友宜、許志堅。", 1.04)
+    nxt = _sentence(6, "2014年朱立倫連任為第二任市長，副市長為侯友宜、陳伸賢、高宗正。", 0.98)
+    assert not completes_question(question_characters("新北市第一任市長在何時成功連任？"), best, nxt)
 
 
 def test_a_comparison_question_gets_the_other_side_of_the_comparison() -> None:
