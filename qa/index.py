@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -649,9 +649,11 @@ class ArticleIndex:
         self._sentence_file = (generation, found)
         return found
 
-    def warm_sentence_file(self) -> bool:
-        """Export the sentences (ids, spans, texts, vectors) to the sentence file unless a current one
-        exists (`qa index` calls this after writing). True if written."""
+    def warm_sentence_file(self, *, refresh: Collection[str] = (), full: bool = False) -> bool:
+        """Write the sentence file (ids, spans, texts, vectors) unless a current one exists (`qa index`
+        calls this after writing). True if written. Built from the previous file plus the sentences of
+        new article versions (and of `refresh`: articles just re-embedded), unless `full` or there is
+        no usable previous file: then the whole collection is exported."""
         folder = self._sentence_folder()
         if folder is None or not self.exists():
             return False
@@ -659,8 +661,15 @@ class ArticleIndex:
         if SentenceFile.current(folder, self.settings.collection_prefix, key):
             return False
         records = self.records()
-        live = {(r.id, r.version) for r in records.values()}
-        SentenceFile.write(folder, self.settings.collection_prefix, key, self.collection("sentences"), live)
+        live = {(r.id, r.version): r.n_sentences for r in records.values()}
+        prefix = self.settings.collection_prefix
+        previous = None if full else SentenceFile.latest(folder, prefix)
+        try:
+            self.sentences_read = SentenceFile.write(folder, prefix, key, self.collection("sentences"), live,
+                                                     previous=previous, refresh=refresh)
+        finally:
+            if previous is not None:
+                previous.close()
         return True
 
     def _remove_orphans(self, scans: dict[str, dict[tuple[str, str], list[Any]]] | None = None,
@@ -835,6 +844,7 @@ class SentenceFile:
         if meta.get("format") != self.FORMAT:
             raise ValueError(f"sentence file format {meta.get('format')}")
         self.key = str(meta["key"])
+        self.folder = folder
         # The sorted ids are binary-searched and the small fixed-width columns read in place (mapped);
         # the vectors and texts, the bulk, are read by row (a mapped file read at random grows RSS by
         # read-ahead on every touch: see qa.rowfile).
@@ -895,15 +905,104 @@ class SentenceFile:
         return out
 
     @classmethod
-    def write(cls, folder: Any, prefix: str, key: str, col: chromadb.Collection, live: set[tuple[str, str]]) -> None:
-        """Export the live rows of the sentences collection, page by page (no per-float Python objects)."""
-        import tempfile
-        import uuid
-        from pathlib import Path
+    def latest(cls, folder: Any, prefix: str) -> SentenceFile | None:
+        """The file the pointer names, whatever its key: what the next one is built from (None if
+        there is none or it cannot be read)."""
+        try:
+            pointer = json.loads(cls._pointer(folder, prefix).read_text(encoding="utf-8"))
+            return cls(cls._pointer(folder, prefix).parent / str(pointer["dir"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("not reusing the sentence file (%s: %s); exporting every sentence", exc.__class__.__name__, exc)
+            return None
 
+    def close(self) -> None:
+        self.vectors.close()
+        self.texts.close()
+
+    @classmethod
+    def write(cls, folder: Any, prefix: str, key: str, col: chromadb.Collection, live: dict[tuple[str, str], int], *,
+              previous: SentenceFile | None = None, refresh: Collection[str] = ()) -> int:
+        """Write the file of the live sentences (`live`: (article id, version) -> sentence count).
+
+        With a `previous` file, its rows of article versions still live (and complete, and not in
+        `refresh`: articles just re-embedded) are copied and only the other live versions' sentences
+        are read from the collection; without one, the whole collection is exported. Either way the
+        result is the same file. Returns the number of sentences read from the collection."""
         import numpy as np
 
-        folder = Path(folder)
+        if previous is None:
+            return cls._write_full(folder, prefix, key, col, set(live))
+        prev_ids = np.asarray(previous.ids)
+        heads = [sid.rsplit("#", 2)[:2] for sid in b"\n".join(prev_ids.tolist()).decode("utf-8").split("\n")] if len(prev_ids) else []
+        runs: dict[tuple[str, str], list[int]] = {}
+        for row, (article_id, version) in enumerate(heads):
+            runs.setdefault((article_id, version), []).append(row)
+        kept = {pair: rows for pair, rows in runs.items()
+                if live.get(pair) == len(rows) and pair[0] not in refresh}  # complete, and not re-embedded
+        kept_rows = np.array(sorted(r for rows in kept.values() for r in rows), dtype=np.int64)
+        wanted = {pair for pair, n in live.items() if n and pair not in kept}
+        new_ids, new_spans, new_vectors, new_texts = _read_sentences(col, wanted)
+        ids = [prev_ids[kept_rows], np.array(new_ids, dtype=f"S{max((len(i) for i in new_ids), default=1)}")]
+        width = max([int(np.char.str_len(part).max()) for part in ids if len(part)], default=1)
+        all_ids = np.concatenate([part.astype(f"S{width}") for part in ids])
+        order = np.argsort(all_ids, kind="stable")
+        n_kept = len(kept_rows)
+        from_prev = order < n_kept
+        # Each output row's source: a row of the previous file or a new one; copied in runs of
+        # consecutive rows (a small change leaves a few long runs).
+        src = order - n_kept
+        src[from_prev] = kept_rows[order[from_prev]]
+        prev_spans = np.asarray(previous.spans)
+        spans = np.zeros((len(order), 2), np.int64)
+        spans[from_prev] = prev_spans[src[from_prev]]
+        spans[~from_prev] = np.asarray(new_spans, dtype=np.int64).reshape(-1, 2)[src[~from_prev]]
+        prev_offsets = np.asarray(previous.offsets)
+        new_lengths = np.array([len(t) for t in new_texts], dtype=np.int64)
+        new_offsets = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
+        lengths = np.zeros(len(order), np.int64)
+        lengths[from_prev] = np.diff(prev_offsets)[src[from_prev]]
+        lengths[~from_prev] = new_lengths[src[~from_prev]]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        folder_prev = previous.folder
+        dim = new_vectors.shape[1] if len(new_ids) else previous.vectors.shape[1] if n_kept else 0
+        if n_kept and dim != previous.vectors.shape[1]:
+            raise ValueError(f"new sentence vectors have {dim} dimensions, the previous file {previous.vectors.shape[1]}")
+        new_blob = b"".join(new_texts)
+
+        def fill(tmp: Any) -> None:
+            m = len(order)
+            vectors = np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32, shape=(m, dim if m else 0))
+            texts = np.lib.format.open_memmap(tmp / "texts.npy", mode="w+", dtype=np.uint8, shape=(int(offsets[-1]),))
+            prev_vectors = np.load(folder_prev / "vectors.npy", mmap_mode="r") if n_kept else None
+            prev_texts = np.load(folder_prev / "texts.npy", mmap_mode="r") if n_kept else None
+            if m:
+                step = np.diff(src) != 1
+                brk = np.flatnonzero((from_prev[1:] != from_prev[:-1]) | step) + 1
+                for a, b in zip(np.concatenate([[0], brk]).tolist(), np.concatenate([brk, [m]]).tolist()):
+                    r0, r1 = int(src[a]), int(src[a]) + (b - a)
+                    if from_prev[a]:
+                        vectors[a:b] = prev_vectors[r0:r1]  # type: ignore[index]
+                        texts[offsets[a]:offsets[b]] = prev_texts[prev_offsets[r0]:prev_offsets[r1]]  # type: ignore[index]
+                    else:
+                        vectors[a:b] = new_vectors[r0:r1]
+                        texts[offsets[a]:offsets[b]] = np.frombuffer(new_blob[new_offsets[r0]:new_offsets[r1]], np.uint8)
+            vectors.flush()
+            texts.flush()
+            del vectors, texts
+            np.save(tmp / "ids.npy", all_ids[order])
+            np.save(tmp / "spans.npy", spans)
+            np.save(tmp / "text_offsets.npy", offsets)
+
+        cls._commit(folder, prefix, key, len(order), fill)
+        return len(new_ids)
+
+    @classmethod
+    def _write_full(cls, folder: Any, prefix: str, key: str, col: chromadb.Collection, live: set[tuple[str, str]]) -> int:
+        """Export the live rows of the sentences collection, page by page (no per-float Python objects)."""
+        import numpy as np
+
         total = col.count()
         ids: list[bytes] = []
         spans = np.zeros((total, 2), np.int64)
@@ -932,14 +1031,30 @@ class SentenceFile:
         lengths = np.array([len(texts[i]) for i in order], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         blob = np.frombuffer(b"".join(texts[i] for i in order), dtype=np.uint8)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{prefix}_sentences.tmp-", dir=folder))
-        try:
+
+        def fill(tmp: Any) -> None:
             np.save(tmp / "ids.npy", sorted_ids)
             np.save(tmp / "vectors.npy", vectors[:m][order] if vectors is not None else np.zeros((0, 0), np.float32))
             np.save(tmp / "spans.npy", spans[:m][order])
             np.save(tmp / "text_offsets.npy", offsets)
             np.save(tmp / "texts.npy", blob)
-            (tmp / "meta.json").write_text(json.dumps({"format": cls.FORMAT, "key": key, "n": m}), encoding="utf-8")
+
+        cls._commit(folder, prefix, key, m, fill)
+        return m
+
+    @classmethod
+    def _commit(cls, folder: Any, prefix: str, key: str, n: int, fill: Callable[[Any], None]) -> None:
+        """Write the parts (`fill`) into a new folder, rename it into place, switch the pointer to it
+        (the commit point), then remove older folders: an interrupted write leaves the previous file."""
+        import tempfile
+        import uuid
+        from pathlib import Path
+
+        folder = Path(folder)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{prefix}_sentences.tmp-", dir=folder))
+        try:
+            fill(tmp)
+            (tmp / "meta.json").write_text(json.dumps({"format": cls.FORMAT, "key": key, "n": n}), encoding="utf-8")
             final = folder / f"{prefix}_sentences-{uuid.uuid4().hex[:12]}"
             os.replace(tmp, final)
         except BaseException:
@@ -957,6 +1072,40 @@ class SentenceFile:
                 shutil.rmtree(stale, ignore_errors=True)
 
 
+def _read_sentences(col: chromadb.Collection, versions: Collection[tuple[str, str]]) -> tuple[list[bytes], list[tuple[int, int]], Any, list[bytes]]:
+    """Ids, spans, vectors and texts (UTF-8) of every sentence of these (article id, version) pairs,
+    read by article id in batches and pages (a long `$in` or an unpaged read exceeds Chroma's
+    SQL-variable limit)."""
+    import numpy as np
+
+    wanted = dict(versions)
+    ids: list[bytes] = []
+    spans: list[tuple[int, int]] = []
+    vectors: list[Any] = []
+    texts: list[bytes] = []
+    articles = sorted(wanted)
+    for i in range(0, len(articles), IN_BATCH):
+        batch = articles[i : i + IN_BATCH]
+        offset = 0
+        while True:
+            got = col.get(where={"article_id": {"$in": batch}}, include=["embeddings", "documents", "metadatas"],  # type: ignore[list-item]
+                          limit=READ_PAGE, offset=offset)
+            page = np.asarray(got["embeddings"], dtype=np.float32) if len(got["ids"]) else None
+            for j, (sid, doc, meta) in enumerate(zip(got["ids"], got["documents"] or [], got["metadatas"] or [])):
+                meta = meta or {}
+                if wanted.get(str(meta.get("article_id"))) == str(meta.get("version")):
+                    ids.append(sid.encode("utf-8"))
+                    spans.append((int(meta["start"]), int(meta["end"])))
+                    vectors.append(page[j])  # type: ignore[index]
+                    texts.append((doc or "").encode("utf-8"))
+            if len(got["ids"]) < READ_PAGE:
+                break
+            offset += READ_PAGE
+    return ids, spans, (np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)), texts
+
+
+IN_BATCH = 500
+"""Article ids per `$in` filter (each is an SQL variable; Chroma's SQLite allows 32,766 per statement)."""
 READ_PAGE = 5000
 """Rows per read: one unpaged `get` of a large collection fails in Chroma ("too many SQL variables", >32k rows)."""
 
@@ -1016,7 +1165,8 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     started = time.perf_counter()
     warmed = warm_snapshot(index)
     try:
-        warmed = index.warm_sentence_file() or warmed
+        # Re-embedded articles' rows are read again (a repaired article keeps its id and version).
+        warmed = index.warm_sentence_file(refresh=set(report.added) | set(report.updated)) or warmed
     except OSError as exc:
         log.warning("could not write the sentence file next to the store (%s); readers use the collection", exc)
     if warmed:
