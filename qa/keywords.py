@@ -83,26 +83,128 @@ def _tokenize(text: str) -> list[str]:
     return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
 
 
+TOKENIZER = 1
+"""Bump when `tokenize` changes in a way its inputs do not show (saved tokens are then not reused)."""
+
+
+@lru_cache(maxsize=1)
+def tokenizer_stamp() -> str:
+    """What saved tokens must match to be reused: this module's rules, jieba's and zhconv's versions."""
+    import hashlib
+    from importlib.metadata import version
+
+    import jieba
+
+    rules = hashlib.sha1(("|".join(sorted(STOPWORDS)) + _WORD.pattern).encode()).hexdigest()[:10]
+    return f"{TOKENIZER}|{rules}|jieba-{jieba.__version__}|zhconv-{version('zhconv')}"
+
+
+class Tokens:
+    """Every text's tokens as ids into a sorted vocabulary (`flat[offsets[i]:offsets[i+1]]` is text i).
+
+    The expensive part of a keyword index (jieba), kept with a saved index so that an update
+    tokenizes only the texts it has not seen. The vocabulary is sorted and holds exactly the tokens
+    used, so the same texts in the same order give the same arrays however they were assembled."""
+
+    def __init__(self, vocab: list[str], flat: np.ndarray, offsets: np.ndarray) -> None:
+        self.vocab, self.flat, self.offsets = vocab, flat, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def assemble(cls, previous: Tokens | None, rows: Sequence[int], new: dict[int, list[str]]) -> Tokens:
+        """Text i's tokens: `previous` text `rows[i]` when that is >= 0, else `new[i]` (tokens)."""
+        known = list(previous.vocab) if previous is not None else []
+        index = {t: j for j, t in enumerate(known)}
+        old_flat = np.asarray(previous.flat) if previous is not None else np.zeros(0, np.int32)
+        old_offsets = np.asarray(previous.offsets) if previous is not None else np.zeros(1, np.int64)
+        pieces: list[np.ndarray] = []
+        for i, row in enumerate(rows):
+            if row >= 0:
+                pieces.append(old_flat[old_offsets[row] : old_offsets[row + 1]])
+                continue
+            ids = []
+            for token in new[i]:
+                j = index.get(token)
+                if j is None:
+                    j = index[token] = len(known)
+                    known.append(token)
+                ids.append(j)
+            pieces.append(np.asarray(ids, dtype=np.int64))
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        flat = np.concatenate(pieces).astype(np.int64) if pieces else np.zeros(0, np.int64)
+        # Keep only the tokens still used, sorted: the same result as tokenizing all texts afresh.
+        used = np.flatnonzero(np.bincount(flat, minlength=len(known)) > 0) if len(flat) else np.zeros(0, np.int64)
+        terms = [known[j] for j in used]
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        remap = np.full(len(known), -1, dtype=np.int64)
+        remap[used[np.asarray(order, dtype=np.int64)]] = np.arange(len(order))
+        return cls([terms[k] for k in order], remap[flat].astype(np.int32), offsets)
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Tokens:
+        """Tokenize every text (an empty one gets the single token "", as bm25s needs one per text)."""
+        return cls.assemble(None, [-1] * len(texts), {i: _tokenize(t) or [""] for i, t in enumerate(texts)})
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "tokens.npy", self.flat)
+        np.save(folder / "token_offsets.npy", self.offsets)
+        (folder / "tokens.json").write_text(json.dumps({"stamp": tokenizer_stamp(), "vocab": self.vocab},
+                                                       ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Tokens | None:
+        """Saved tokens, or None if there are none or another tokenizer made them."""
+        try:
+            meta = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        if meta.get("stamp") != tokenizer_stamp():
+            return None
+        tokens = cls(list(meta["vocab"]), np.load(folder / "tokens.npy"), np.load(folder / "token_offsets.npy"))
+        if tokens.offsets[0] != 0 or tokens.offsets[-1] != len(tokens.flat) or (
+                len(tokens.flat) and int(tokens.flat.max()) >= len(tokens.vocab)):
+            raise ValueError("saved tokens are inconsistent")
+        return tokens
+
+
 class KeywordIndex:
     """BM25 (Lucene variant, via bm25s) over a list of texts; ids kept alongside.
 
     Tokenizing is the expensive part (jieba: ~1.5 ms per chunk, so minutes at 100k chunks), so a
-    built index can be saved (`save`) and memory-mapped back (`load`) in milliseconds."""
+    built index can be saved (`save`) and memory-mapped back (`load`) in milliseconds, and its
+    tokens kept (`Tokens`) so that the next index over mostly the same texts (`merged`) tokenizes
+    only the new ones."""
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *, bm25: object | None = None) -> None:
+    def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *, bm25: object | None = None,
+                 tokens: Tokens | None = None) -> None:
         import bm25s
 
         self.ids = list(ids)
         self._bm25: bm25s.BM25 | None = bm25  # type: ignore[assignment]
+        self.tokens: Tokens | None = None
         if self._bm25 is None and self.ids:
-            corpus = [_tokenize(t) or [""] for t in texts or []]  # not cached: each chunk is tokenized once
+            self.tokens = tokens if tokens is not None else Tokens.of(list(texts or []))  # not cached: each chunk once
+            if len(self.tokens) != len(self.ids):
+                raise ValueError(f"{len(self.tokens)} token lists for {len(self.ids)} ids")
+            flat, offsets = self.tokens.flat, self.tokens.offsets
+            corpus = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(self.tokens))]
             self._bm25 = bm25s.BM25(method="lucene")
-            self._bm25.index(corpus, show_progress=False)
+            self._bm25.index((corpus, {t: j for j, t in enumerate(self.tokens.vocab)}), show_progress=False)
         if self._bm25 is not None:
             self._vocab_ids: dict[str, int] = dict(self._bm25.vocab_dict)
             self._vocab = set(self._vocab_ids)
             # Document frequency = stored entries per term column (every occurrence scores > 0).
             self._df = np.diff(np.asarray(self._bm25.scores["indptr"]))
+
+    @classmethod
+    def merged(cls, ids: Sequence[str], previous: Tokens | None, rows: Sequence[int], texts: dict[int, str]) -> KeywordIndex:
+        """An index of `ids` where text i's tokens are `previous` text `rows[i]` if that is >= 0 and
+        `texts[i]` tokenized otherwise: equal to one built from all the texts."""
+        new = {i: _tokenize(texts[i]) or [""] for i, row in enumerate(rows) if row < 0}
+        return cls(ids, tokens=Tokens.assemble(previous, rows, new))
 
     @property
     def vocabulary(self) -> set[str]:
@@ -116,9 +218,11 @@ class KeywordIndex:
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def save(self, folder: Path) -> None:
-        """The BM25 matrices and vocabulary (not the ids: the caller stores those with its own key)."""
+        """The BM25 matrices, vocabulary and tokens (not the ids: the caller stores those with its own key)."""
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
+        if self.tokens is not None:
+            self.tokens.save(folder)
 
     @classmethod
     def load(cls, folder: Path, ids: Sequence[str]) -> KeywordIndex:

@@ -25,8 +25,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from qa.index import ArticleIndex, ArticleRecord, date_to_int, get_all
-from qa.keywords import KeywordIndex
+from qa.index import IN_BATCH, READ_PAGE, ArticleIndex, ArticleRecord, date_to_int, get_all
+from qa.keywords import KeywordIndex, Tokens
 
 log = logging.getLogger(__name__)
 RRF_K = 60
@@ -103,8 +103,11 @@ class _Snapshot:
     maps it instead (`qa index` builds and saves it after a change). Writes are atomic: a new folder
     is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
 
-    def __init__(self, index: ArticleIndex) -> None:
+    def __init__(self, index: ArticleIndex, *, full_build: bool = False) -> None:
         self.index = index
+        self.full_build = full_build
+        self.tokenized = 0
+        """Chunks this snapshot tokenized (0 when loaded; fewer than all when built from a previous one)."""
         # The generation is read first: a write that lands while we read makes the *next* query
         # rebuild (read last, a stale snapshot could be labelled current and kept until the next write).
         self.generation = index.generation()
@@ -122,6 +125,40 @@ class _Snapshot:
 
     # ---------------------------------------------------------------- build / save / load
     def _build(self) -> None:
+        """Every live chunk, sorted by id (the same snapshot however it was assembled). Chunks of the
+        previous saved snapshot whose article version is still live keep their tokens; only the rest
+        are read from Chroma and tokenized (`full_build` forces reading and tokenizing everything)."""
+        previous = None if self.full_build else self._previous()
+        if previous is None:
+            self._build_full()
+            return
+        index = self.index
+        prev_rows, prev_tokens = previous
+        records = index.records()
+        live = {(rec.id, rec.version): rec for rec in records.values()}
+        kept: dict[tuple[str, str], list[int]] = {}
+        for row, cid in enumerate(prev_rows["ids"]):
+            article_id, version, _ = cid.rsplit("#", 2)
+            if (article_id, version) in live:
+                kept.setdefault((article_id, version), []).append(row)
+        for pair, rows in list(kept.items()):
+            if len(rows) != live[pair].n_chunks:  # not what the record promises: read it again
+                del kept[pair]
+        entries: list[tuple[str, str, int, int, str]] = []  # id, article id, date, previous row, text
+        for rows in kept.values():
+            entries += [(prev_rows["ids"][r], prev_rows["article_ids"][r], int(prev_rows["dates"][r]), r, "") for r in rows]
+        wanted = [pair for pair, rec in live.items() if rec.n_chunks and pair not in kept]
+        for cid, doc, meta in _chunks_of(index, wanted):
+            entries.append((cid, str(meta["article_id"]), int(meta.get("date_int", 0)), -1, doc or ""))
+        entries.sort(key=lambda e: e[0])
+        self.ids = [e[0] for e in entries]
+        self.article_ids = [e[1] for e in entries]
+        self.dates = [e[2] for e in entries]
+        self.tokenized = sum(1 for e in entries if e[3] < 0)
+        self.keyword = KeywordIndex.merged(self.ids, prev_tokens, [e[3] for e in entries],
+                                           {i: e[4] for i, e in enumerate(entries) if e[3] < 0})
+
+    def _build_full(self) -> None:
         index = self.index
         chunks = index.collection("chunks")
         got = get_all(chunks, ["documents", "metadatas"])
@@ -130,13 +167,10 @@ class _Snapshot:
         records = index.records()
         rows = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or []))
         seen = {(str(m.get("article_id")), m.get("version")) for _, _, m in rows}
-        for rec in records.values():
-            if rec.n_chunks and (rec.id, rec.version) not in seen:
-                late = chunks.get(where={"$and": [{"article_id": rec.id}, {"version": rec.version}]},
-                                  include=["documents", "metadatas"])
-                rows += zip(late["ids"], late["documents"] or [], late["metadatas"] or [])
+        late = [(rec.id, rec.version) for rec in records.values() if rec.n_chunks and (rec.id, rec.version) not in seen]
+        rows += _chunks_of(index, late)
         ids, docs, article_ids, dates = [], [], [], []
-        for cid, doc, meta in rows:
+        for cid, doc, meta in sorted(rows, key=lambda row: row[0]):
             rec = records.get(str(meta.get("article_id")))
             if rec is not None and rec.version == meta.get("version"):  # skip orphans of a crashed run
                 ids.append(cid)
@@ -144,7 +178,29 @@ class _Snapshot:
                 article_ids.append(str(meta["article_id"]))
                 dates.append(int(meta.get("date_int", 0)))
         self.ids, self.article_ids, self.dates = ids, article_ids, dates
+        self.tokenized = len(ids)
         self.keyword = KeywordIndex(ids, docs)
+
+    def _previous(self) -> tuple[dict[str, Any], Tokens] | None:
+        """The saved snapshot's rows and tokens, whatever its key (None: none, or not reusable)."""
+        folder = _keyword_dir(self.index)
+        if folder is None:
+            return None
+        try:
+            pointer = json.loads(self._pointer(folder).read_text(encoding="utf-8"))
+            saved = folder / str(pointer["dir"])
+            tokens = Tokens.load(saved)
+            if tokens is None:
+                return None
+            rows = json.loads((saved / "rows.json").read_text(encoding="utf-8"))
+            if not (len(rows["ids"]) == len(rows["article_ids"]) == len(rows["dates"]) == len(tokens)):
+                raise ValueError("saved rows and tokens disagree in length")
+            return rows, tokens
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("not reusing the saved keyword index (%s: %s); tokenizing every chunk", exc.__class__.__name__, exc)
+            return None
 
     def _pointer(self, folder: Path) -> Path:
         return folder / f"{self.index.settings.collection_prefix}_keyword.json"
@@ -242,6 +298,29 @@ class _Snapshot:
         if filters.until:
             mask &= self._date_of <= date_to_int(filters.until)
         return mask
+
+
+def _chunks_of(index: ArticleIndex, versions: Sequence[tuple[str, str]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) of every chunk of these (article id, version) pairs, read by article id in
+    batches and pages (a long `$in` or an unpaged read exceeds Chroma's SQL-variable limit)."""
+    wanted = dict(versions)
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    col = index.collection("chunks") if wanted else None
+    ids = sorted(wanted)
+    for i in range(0, len(ids), IN_BATCH):
+        batch = ids[i : i + IN_BATCH]
+        offset = 0
+        while True:
+            got = col.get(where={"article_id": {"$in": batch}}, include=["documents", "metadatas"],  # type: ignore[union-attr]
+                          limit=READ_PAGE, offset=offset)
+            for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                meta = dict(meta or {})
+                if wanted.get(str(meta.get("article_id"))) == meta.get("version"):
+                    out.append((cid, doc or "", meta))
+            if len(got["ids"]) < READ_PAGE:
+                break
+            offset += READ_PAGE
+    return out
 
 
 def warm_snapshot(index: ArticleIndex) -> bool:
