@@ -165,3 +165,140 @@ def index_answer(settings: Settings, embeddings) -> str:  # type: ignore[no-unty
     other = Pipeline(settings, embeddings)
     other.index._sentence_file = (other.index.generation(), None)
     return other.ask("哈萨克斯坦与巴基斯坦的贸易额目标是多少？").text
+
+
+# ----------------------------------------------------------------- incremental derived files
+# After a change, `qa index` builds the keyword snapshot and the sentence file from the previous ones:
+# unchanged article versions keep their tokens and sentence rows, only new versions are read from
+# Chroma and tokenized. The result must be exactly what a build from scratch gives.
+
+EXTRA = {
+    "panda.txt": " date 2026-03-01\n阿斯塔纳举办了国际熊猫节。熊猫节吸引了五万名游客。主办方说，明年的熊猫节将扩大到阿拉木图。",
+    "rail.txt": " date 2026-02-11\n中哈两国签署了新的铁路合作协议。协议规定，两国将共同修建第三条跨境铁路。\n\n"
+                "新铁路预计2030年通车，年货运能力达到两千万吨。哈萨克斯坦交通部表示，铁路将降低运输成本。",
+    "empty-ish.txt": " date 2026-01-05\n。",
+}
+
+
+def _keyword_files(settings: Settings) -> dict[str, object]:
+    """Every part of the saved keyword snapshot, read back (arrays as lists, json parsed)."""
+    import json
+
+    import numpy as np
+
+    folder = settings.vectorstore_dir / json.loads(_pointer(settings).read_text())["dir"]
+    out: dict[str, object] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".npy":
+            array = np.load(path)
+            out[path.name] = (str(array.dtype), array.shape, array.tolist())
+        elif path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if path.name == "rows.json":
+                data.pop("key")
+            out[path.name] = data
+    return out
+
+
+def _sentence_files(settings: Settings) -> dict[str, object]:
+    import json
+
+    import numpy as np
+
+    pointer = settings.vectorstore_dir / f"{settings.collection_prefix}_sentences.json"
+    folder = settings.vectorstore_dir / json.loads(pointer.read_text())["dir"]
+    out: dict[str, object] = {}
+    for path in sorted(folder.glob("*.npy")):
+        array = np.load(path)
+        out[path.name] = (str(array.dtype), array.shape, array.tobytes())
+    meta = json.loads((folder / "meta.json").read_text())
+    out["n"] = meta["n"]
+    return out
+
+
+def _search(settings: Settings, embeddings) -> list[object]:  # type: ignore[no-untyped-def]
+    snap = HybridRetriever(index=Pipeline(settings, embeddings).index).snapshot()
+    assert snap.loaded
+    queries = QUESTIONS + ["熊猫节 游客", "铁路 货运", "贸易额", "阿拉木图"]
+    return [snap.keyword.search(q, 50) for q in queries] + [snap.keyword.idf(t) for t in ("贸易额", "铁路", "熊猫")]
+
+
+def _from_scratch(pipeline: Pipeline, settings: Settings, embeddings) -> tuple[object, object, object]:  # type: ignore[no-untyped-def]
+    """The derived files rebuilt from the collections alone (no previous file to start from)."""
+    prefix = settings.collection_prefix
+    (settings.vectorstore_dir / f"{prefix}_keyword.json").unlink()
+    (settings.vectorstore_dir / f"{prefix}_sentences.json").unlink()
+    index = Pipeline(settings, embeddings).index
+    snap = _Snapshot(index)
+    assert not snap.loaded and snap.tokenized == len(snap.ids), "built from scratch: every chunk tokenized"
+    assert index.warm_sentence_file()
+    assert index.sentences_read == sum(r.n_sentences for r in index.records().values())
+    return _keyword_files(settings), _sentence_files(settings), _search(settings, embeddings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", ["add", "update", "remove", "all"])
+def test_incremental_derived_files_equal_a_build_from_scratch(change: str, fresh_settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    folder = fresh_settings.articles_dir
+    for name, text in EXTRA.items():
+        if name != "panda.txt" or change not in ("add", "all"):
+            (folder / name).write_text(text, encoding="utf-8")
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    before = _keyword_files(fresh_settings)
+    if change in ("add", "all"):
+        (folder / "panda.txt").write_text(EXTRA["panda.txt"], encoding="utf-8")
+    if change in ("update", "all"):
+        target = next(folder.glob("003_*"))
+        target.write_text(target.read_text(encoding="utf-8").replace("40亿美元", "50亿美元") + "\n\n两国还将扩大铁路合作。",
+                          encoding="utf-8")
+    if change in ("remove", "all"):
+        (folder / "rail.txt").unlink()
+    report = pipeline.build()
+    assert report.added or report.updated or report.removed
+    incremental = _keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings)
+    assert incremental[0] != before, "the change reached the keyword snapshot"
+    scratch = _from_scratch(pipeline, fresh_settings, embeddings)
+    assert incremental[0] == scratch[0], "keyword snapshot: same ids, dates, tokens, vocabulary and BM25 matrices"
+    assert incremental[1] == scratch[1], "sentence file: same ids, vectors, spans and texts"
+    assert incremental[2] == scratch[2], "same BM25 search results"
+    # And what readers get from the file is what Chroma holds.
+    index = Pipeline(fresh_settings, embeddings).index
+    ids = [f"{r.id}#{r.version}#s{j}" for r in index.records().values() for j in range(r.n_sentences)]
+    assert _file_rows(index._current_sentence_file().rows(ids)) == _chroma_rows(index, ids)  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_incremental_update_reads_and_tokenizes_only_the_new_article(fresh_settings: Settings, embeddings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import qa.keywords
+
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    tokenized: list[str] = []
+    real = qa.keywords._tokenize
+    monkeypatch.setattr(qa.keywords, "_tokenize", lambda text: tokenized.append(text) or real(text))
+    sentence_reads: list[int] = []
+    real_write = qa.index.SentenceFile.write.__func__  # type: ignore[attr-defined]
+
+    def write(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sentence_reads.append(real_write(cls, *args, **kwargs))
+        return sentence_reads[-1]
+
+    monkeypatch.setattr(qa.index.SentenceFile, "write", classmethod(write))
+    (fresh_settings.articles_dir / "panda.txt").write_text(EXTRA["panda.txt"], encoding="utf-8")
+    assert pipeline.build().added == ["panda.txt"]
+    record = pipeline.index.records()["panda.txt"]
+    chunks = pipeline.index.collection("chunks").get(where={"article_id": "panda.txt"}, include=["documents"])
+    assert sorted(tokenized) == sorted(chunks["documents"]) and len(tokenized) == record.n_chunks
+    assert sentence_reads == [record.n_sentences], "only the new article's sentences are read from Chroma"
+    # A reader in another process loads the result; it answers about the new article.
+    fresh = HybridRetriever(index=Pipeline(fresh_settings, embeddings).index)
+    assert fresh.snapshot().loaded
+    assert fresh.invoke("熊猫节 游客", k=1, mode="keyword")[0].metadata["article_id"] == "panda.txt"
+    # Nothing changed: nothing is tokenized or written.
+    tokenized.clear()
+    pipeline.build()
+    assert tokenized == [] and sentence_reads == [record.n_sentences]
+    assert len(list(fresh_settings.vectorstore_dir.glob(f"{fresh_settings.collection_prefix}_keyword-*"))) == 1
+    assert len(list(fresh_settings.vectorstore_dir.glob(f"{fresh_settings.collection_prefix}_sentences-*"))) == 1
