@@ -62,3 +62,34 @@ def retriever_filters():  # type: ignore[no-untyped-def]
     from qa.retrieval import Filters
 
     return Filters(None, None, None)
+
+
+def test_keyword_matrices_are_exactly_bm25s_own() -> None:
+    """KeywordIndex computes the BM25 matrices with whole-array numpy; bm25s's own `index` on the
+    same tokens must give the very same arrays (and searches), so the two cannot drift apart."""
+    import bm25s
+    import numpy as np
+
+    from qa.keywords import Tokens
+
+    texts = ["双边贸易额提升至10亿美元，双边贸易额稳定增长", "人均GDP达到1.5万美元", "。", "贸易额 贸易额 贸易额",
+             "哈萨克斯坦与巴基斯坦的贸易额目标是10亿美元", "InDrive在巴基斯坦出租车市场的份额达到60%", ""] * 7
+    texts += [f"第{i}条新闻：阿斯塔纳举办了第{i}届国际熊猫节，吸引了{i}万名游客。" for i in range(40)]
+    ids = [f"c{i}" for i in range(len(texts))]
+    ours = KeywordIndex(ids, texts)
+    tokens = ours.tokens
+    assert tokens is not None
+    theirs = bm25s.BM25(method="lucene")
+    corpus = [tokens.flat[tokens.offsets[i] : tokens.offsets[i + 1]].tolist() for i in range(len(tokens))]
+    theirs.index((corpus, {t: j for j, t in enumerate(tokens.vocab)}), show_progress=False)
+    for part in ("data", "indices", "indptr"):
+        mine, bm = np.asarray(ours._bm25.scores[part]), np.asarray(theirs.scores[part])  # type: ignore[attr-defined]
+        assert mine.dtype == bm.dtype and np.array_equal(mine, bm), part
+    assert ours._bm25.scores["num_docs"] == theirs.scores["num_docs"]  # type: ignore[attr-defined]
+    assert ours._bm25.vocab_dict == theirs.vocab_dict  # type: ignore[attr-defined]
+    # Built from the strings, bm25s orders its vocabulary differently, but scores every text the same.
+    strings = bm25s.BM25(method="lucene")
+    strings.index([[tokens.vocab[j] for j in doc] for doc in corpus], show_progress=False)
+    for query in ("贸易额", "熊猫节 游客", "GDP 美元", "巴基斯坦 份额"):
+        terms = [t for t in tokenize(query) if t in strings.vocab_dict]
+        assert np.array_equal(ours.scores(query), np.asarray(strings.get_scores(terms), dtype=np.float32))
