@@ -935,7 +935,7 @@ class SentenceFile:
         if previous is None:
             return cls._write_full(folder, prefix, key, col, set(live))
         prev_ids = np.asarray(previous.ids)
-        heads = [sid.rsplit("#", 2)[:2] for sid in b"\n".join(prev_ids.tolist()).decode("utf-8").split("\n")] if len(prev_ids) else []
+        heads = [sid.decode("utf-8").rsplit("#", 2)[:2] for sid in prev_ids.tolist()]
         runs: dict[tuple[str, str], list[int]] = {}
         for row, (article_id, version) in enumerate(heads):
             runs.setdefault((article_id, version), []).append(row)
