@@ -302,3 +302,45 @@ def test_incremental_update_reads_and_tokenizes_only_the_new_article(fresh_setti
     assert tokenized == [] and sentence_reads == [record.n_sentences]
     assert len(list(fresh_settings.vectorstore_dir.glob(f"{fresh_settings.collection_prefix}_keyword-*"))) == 1
     assert len(list(fresh_settings.vectorstore_dir.glob(f"{fresh_settings.collection_prefix}_sentences-*"))) == 1
+
+
+@pytest.mark.slow
+def test_interrupted_incremental_write_leaves_the_previous_files_usable(fresh_settings: Settings, embeddings,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A `qa index` killed while writing a derived file leaves the previous one in place (readers fall back
+    to the collections); the next run builds the new one from it, equal to one built from scratch."""
+    import numpy as np
+
+    pipeline = Pipeline(fresh_settings, embeddings)
+    pipeline.build()
+    store, prefix = fresh_settings.vectorstore_dir, fresh_settings.collection_prefix
+    pointers = {kind: (store / f"{prefix}_{kind}.json").read_text() for kind in ("keyword", "sentences")}
+    real_save = np.save
+
+    def killed_at(name: str):  # type: ignore[no-untyped-def]
+        def save(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if str(path).endswith(name):
+                raise KeyboardInterrupt(f"killed while writing {name}")
+            return real_save(path, *args, **kwargs)
+        return save
+
+    (fresh_settings.articles_dir / "panda.txt").write_text(EXTRA["panda.txt"], encoding="utf-8")
+    for part in ("token_offsets.npy", "spans.npy"):  # in the keyword snapshot, then in the sentence file
+        monkeypatch.setattr(np, "save", killed_at(part))
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.build()
+        monkeypatch.setattr(np, "save", real_save)
+        assert (store / f"{prefix}_sentences.json").read_text() == pointers["sentences"]
+        assert not list(store.glob(f".{prefix}_*.tmp-*")), "the half-written folder is removed"
+        for kind, pointer in pointers.items():
+            if kind == "sentences" or part == "token_offsets.npy":
+                assert (store / f"{prefix}_{kind}.json").read_text() == pointer
+            assert len(list(store.glob(f"{prefix}_{kind}-*"))) == 1
+        # Readers: the old files are stale (another key), so they are not used; answers still come.
+        reader = Pipeline(fresh_settings, embeddings).index
+        assert reader._current_sentence_file() is None
+        record = reader.records()["panda.txt"]
+        assert len(reader.article_sentences(record)["ids"]) == record.n_sentences
+    pipeline.build()
+    incremental = _keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings)
+    assert incremental == _from_scratch(pipeline, fresh_settings, embeddings)
