@@ -943,6 +943,8 @@ class SentenceFile:
                 if live.get(pair) == len(rows) and pair[0] not in refresh}  # complete, and not re-embedded
         kept_rows = np.array(sorted(r for rows in kept.values() for r in rows), dtype=np.int64)
         wanted = {pair for pair, n in live.items() if n and pair not in kept}
+        if len(wanted) > len(live) // 2:  # mostly new (e.g. after --rebuild): one paged export reads faster
+            return cls._write_full(folder, prefix, key, col, set(live))
         new_ids, new_spans, new_vectors, new_texts = _read_sentences(col, wanted)
         ids = [prev_ids[kept_rows], np.array(new_ids, dtype=f"S{max((len(i) for i in new_ids), default=1)}")]
         width = max([int(np.char.str_len(part).max()) for part in ids if len(part)], default=1)
