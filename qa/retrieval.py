@@ -100,12 +100,12 @@ class _Snapshot:
 
     Building it means tokenizing every chunk (~1.5 ms each with jieba), so a built snapshot is saved
     next to a local store, keyed by the index generation and row counts, and the next process memory-
-    maps it instead (`qa index` builds and saves it after a change). Writes are atomic: a new folder
-    is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
+    maps it instead (`qa index` builds and saves it after a change). The saved one keeps its chunks'
+    tokens, so the next build tokenizes only chunks of new article versions. Writes are atomic: a new
+    folder is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
 
-    def __init__(self, index: ArticleIndex, *, full_build: bool = False) -> None:
+    def __init__(self, index: ArticleIndex) -> None:
         self.index = index
-        self.full_build = full_build
         self.tokenized = 0
         """Chunks this snapshot tokenized (0 when loaded; fewer than all when built from a previous one)."""
         # The generation is read first: a write that lands while we read makes the *next* query
@@ -127,8 +127,8 @@ class _Snapshot:
     def _build(self) -> None:
         """Every live chunk, sorted by id (the same snapshot however it was assembled). Chunks of the
         previous saved snapshot whose article version is still live keep their tokens; only the rest
-        are read from Chroma and tokenized (`full_build` forces reading and tokenizing everything)."""
-        previous = None if self.full_build else self._previous()
+        are read from Chroma and tokenized."""
+        previous = self._previous()
         if previous is None:
             self._build_full()
             return
