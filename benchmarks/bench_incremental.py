@@ -102,7 +102,9 @@ def run(code: str, store: Path, corpus: Path, *, add: bool) -> dict:
     env = {**os.environ, "QA_ARTICLES_DIR": str(corpus), "QA_VECTORSTORE_DIR": str(store), "QA_EMBEDDER": "e5-small",
            "PYTHONPATH": code}
     done = subprocess.run([sys.executable, __file__, "--child", code, *(["--add"] if add else [])],
-                          env=env, check=True, capture_output=True, text=True)
+                          env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"qa index failed ({code}, {store}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

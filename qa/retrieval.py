@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from qa.index import IN_BATCH, READ_PAGE, ArticleIndex, ArticleRecord, date_to_int, get_all
+from qa.index import IN_BATCH, READ_PAGE, ArticleIndex, ArticleRecord, RecordsAt, date_to_int, get_all, records_at
 from qa.keywords import KeywordIndex, Tokens
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,9 @@ class _Snapshot:
     tokens, so the next build tokenizes only chunks of new article versions. Writes are atomic: a new
     folder is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
 
-    def __init__(self, index: ArticleIndex) -> None:
+    def __init__(self, index: ArticleIndex, *, records: RecordsAt | None = None) -> None:
         self.index = index
+        self._given_records = records
         self.tokenized = 0
         """Chunks this snapshot tokenized (0 when loaded; fewer than all when built from a previous one)."""
         # The generation is read first: a write that lands while we read makes the *next* query
@@ -134,7 +135,7 @@ class _Snapshot:
             return
         index = self.index
         prev_rows, prev_tokens = previous
-        records = index.records()
+        records = records_at(index, self._given_records, self.key.split("|")[1] if self.key else "")
         live = {(rec.id, rec.version): rec for rec in records.values()}
         kept: dict[tuple[str, str], list[int]] = {}
         for row, cid in enumerate(prev_rows["ids"]):
@@ -323,9 +324,10 @@ def _chunks_of(index: ArticleIndex, versions: Sequence[tuple[str, str]]) -> list
     return out
 
 
-def warm_snapshot(index: ArticleIndex) -> bool:
+def warm_snapshot(index: ArticleIndex, *, records: RecordsAt | None = None) -> bool:
     """Build and save the keyword snapshot now unless a current one is saved (`qa index` calls this
-    after writing, so the first question after a start does not tokenize the corpus). True if built."""
+    after writing, so the first question after a start does not tokenize the corpus). True if built.
+    `records`: the article records, if the caller has them (see `RecordsAt`)."""
     folder = _keyword_dir(index)
     if folder is None or not index.exists():
         return False
@@ -335,7 +337,7 @@ def warm_snapshot(index: ArticleIndex) -> bool:
             return False
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return not _Snapshot(index).loaded
+    return not _Snapshot(index, records=records).loaded
 
 
 class HybridRetriever(BaseRetriever):
