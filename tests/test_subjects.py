@@ -105,3 +105,15 @@ def test_bilateral_and_located() -> None:
     assert located_countries("1773年在西班牙和法国的影响下") == {"ES", "FR"}
     assert located_countries("为何不在泰国也可以吃到泰国米？") == set()
     assert located_countries("rice not in Thailand") == set()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("清朝时哪一机构会管理青海地区？", set()),      # 海地 (Haiti) across 青海|地区
+    ("上海地区的经济增长", set()),
+    ("增加纳税人数", set()),                         # 加纳 (Ghana) across 增加|纳税
+    ("海地的首都是太子港", {"HT"}),
+    ("赴美国留学", {"US"}),                          # jieba writes 赴美|国: starts inside a word, still a mention
+    ("韩国和日本在建立邦交之前", {"KR", "JP"}),
+])
+def test_a_country_name_straddling_two_words_is_not_a_mention(text: str, expected: set[str]) -> None:
+    assert gazetteer().countries(text) == expected
