@@ -569,11 +569,13 @@ class ArticleIndex:
 
     @staticmethod
     def _vector_index_finds(col: chromadb.Collection, chunk_id: str, vector: Any) -> bool:
-        """Does a search with the chunk's own vector return it? Asked twice, a moment apart: right
-        after a write from another thread the approximate index was once seen not to return it yet
-        (a flaky concurrency test), and a consistency check must not report a passing state."""
-        for attempt in range(2):
-            hits = col.query(query_embeddings=[vector], n_results=min(10, col.count()), include=[])
+        """Does a search with the chunk's own vector return it? Asked twice, a moment apart and the
+        second time with a wider search: right after a write from another thread the approximate index
+        was seen not to return it among the first 10 (a flaky concurrency test; Chroma's HNSW searches
+        with ef = max(ef_search 10, n_results), and a poorly connected new node can be missed), while a
+        vector that is not in the index at all is missed by any search."""
+        for attempt, wanted in enumerate((10, 200)):
+            hits = col.query(query_embeddings=[vector], n_results=min(wanted, col.count()), include=[])
             if chunk_id in hits["ids"][0]:
                 return True
             if attempt == 0:
