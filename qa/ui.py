@@ -181,8 +181,10 @@ def matching_records(records: dict[str, Any], query: str = "") -> list[Any]:
     return records
 
 
-def articles_table_html(pipeline: Pipeline, query: str = "", limit: int = ARTICLES_SHOWN) -> str:
-    every = pipeline.index.records()
+def articles_table_html(pipeline: Pipeline, query: str = "", limit: int = ARTICLES_SHOWN,
+                        every: dict[str, Any] | None = None) -> str:
+    """`every`: the records if the caller just read them (reading 62,000 takes seconds)."""
+    every = pipeline.index.records() if every is None else every
     total = len(every)
     if not total:
         return "<div class='qa-empty'>No articles indexed yet.</div>"
@@ -233,9 +235,10 @@ def history_turns(questions: Sequence[str]) -> list[Turn]:
     return turns
 
 
-def article_choices(pipeline: Pipeline, query: str = "", keep: Sequence[str] = (), limit: int = ARTICLES_SHOWN) -> list[tuple[str, str]]:
+def article_choices(pipeline: Pipeline, query: str = "", keep: Sequence[str] = (), limit: int = ARTICLES_SHOWN,
+                    every: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """Choices for "only these articles": the newest `limit` matching `query`, plus those already chosen."""
-    every = pipeline.index.records()
+    every = pipeline.index.records() if every is None else every
     records = matching_records(every, query)[:limit]
     listed = {r.id for r in records}
     records += [every[i] for i in keep if i in every and i not in listed]
@@ -407,7 +410,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         return report, articles_table_html(pipeline), gr.update(choices=article_choices(pipeline)), None
 
     def find_articles(query: str, chosen: list[str] | None) -> tuple[Any, ...]:
-        return articles_table_html(pipeline, query), gr.update(choices=article_choices(pipeline, query, keep=chosen or []))
+        every = pipeline.index.records()  # once for both: a keystroke must not read every record twice
+        return (articles_table_html(pipeline, query, every=every),
+                gr.update(choices=article_choices(pipeline, query, keep=chosen or [], every=every)))
 
     def open_article(request: Any) -> str:
         request = request if isinstance(request, dict) else {}
