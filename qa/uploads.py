@@ -8,9 +8,10 @@ sit in the articles folder like any other, so a later `qa index` agrees with the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from qa.articles import Article, load_article, save_upload
+from qa.articles import Article, read_file, save_upload
 from qa.errors import ArticleError
 from qa.pipeline import Pipeline
 
@@ -25,6 +26,11 @@ class UploadResult:
     """'added', 'updated', 'unchanged' or 'rejected'."""
     message: str
     chunks: int = 0
+    rows: int = 1
+    """Articles the file holds (an export: one per row)."""
+    problems: list[str] = field(default_factory=list)
+    """Rows of an export that could not be read (the others were added)."""
+    article_ids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,12 +50,18 @@ def add_uploads(
     for name, data in uploads:
         try:
             path = save_upload(pipeline.settings.articles_dir, name, data, replace=replace)
-            article = load_article(path)
         except ArticleError as exc:
             results.append(UploadResult(name, "", "rejected", exc.reason))
             continue
-        articles = [a for a in articles if a.id != article.id] + [article]
-        results.append(UploadResult(name, article.id, "pending", ""))
+        found, problems = read_file(path)
+        if not found:
+            results.append(UploadResult(name, "", "rejected", problems[0].reason if problems else "no article in it"))
+            continue
+        ids = {a.id for a in found}
+        articles = [a for a in articles if a.id not in ids] + found
+        # An export holds many articles: its result is its first row's, with the count in the message.
+        results.append(UploadResult(name, found[0].id, "pending", "", rows=len(found),
+                                    problems=[p.reason for p in problems], article_ids=[a.id for a in found]))
     if not articles:
         return results
     with pipeline._lock:  # one writer at a time, shared with Pipeline.build
@@ -58,12 +70,20 @@ def add_uploads(
     for result in results:
         if result.status != "pending":
             continue
-        record = records.get(result.article_id)
-        result.chunks = record.n_chunks if record else 0
-        if result.article_id in report.added:
-            result.status, result.message = "added", f"added as {result.article_id} ({result.chunks} passages)"
-        elif result.article_id in report.updated:
-            result.status, result.message = "updated", f"updated {result.article_id} ({result.chunks} passages)"
+        ids = result.article_ids or [result.article_id]
+        result.chunks = sum(records[i].n_chunks for i in ids if i in records)
+        added = [i for i in ids if i in report.added]
+        updated = [i for i in ids if i in report.updated]
+        if len(ids) == 1:
+            what = result.article_id
         else:
-            result.status, result.message = "unchanged", f"{result.article_id} is already indexed with this content"
+            what = f"{len(ids)} articles of {Path(result.article_id).name.split('#')[0]}"
+        if added or updated:
+            result.status = "added" if added and not updated else "updated"
+            verb = "added as" if len(ids) == 1 and added else ("updated" if not added else "added")
+            result.message = f"{verb} {what} ({result.chunks} passages)"
+        else:
+            result.status, result.message = "unchanged", f"{what} {'is' if len(ids) == 1 else 'are'} already indexed with this content"
+        if result.problems:
+            result.message += f"; {len(result.problems)} row(s) skipped: " + "; ".join(result.problems[:3])
     return results

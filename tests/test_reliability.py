@@ -165,7 +165,8 @@ def _bad_folder(root: Path) -> dict[str, str]:
     (root / "header only.txt").write_text(" date 2025-01-01 Фото: Akorda\n\n", encoding="utf-8")
     shutil.copy(SEED, root / "good_2.txt")  # same content under a second name
     (root / "新闻 报道 (1).txt").write_text(" date 2025-03-03\n乌兰巴托消息，蒙古国总统访问了阿斯塔纳，双方签署了十项合作协议。\n", encoding="utf-8")
-    (root / "notes.pdf").write_bytes(b"%PDF-1.4 ignored: not an article suffix")
+    (root / "notes.pdf").write_bytes(b"%PDF-1.4 truncated: no pages, no end")
+    (root / "notes.xlsx").write_bytes(b"PK ignored: not an article suffix")
     return {
         "good.txt": "indexed",
         "empty.txt": "the file is empty",
@@ -179,6 +180,7 @@ def _bad_folder(root: Path) -> dict[str, str]:
         "header only.txt": "has a header but no text",
         "good_2.txt": "same text as good.txt; indexed once, under good.txt",
         "新闻 报道 (1).txt": "indexed",
+        "notes.pdf": "the PDF is damaged",
     }
 
 

@@ -1,73 +1,49 @@
-"""Article files → `Article` records.
+"""Plain-text and Markdown articles: decoding, this project's header, a title line, date lines and datelines.
 
-An article file is UTF-8 (or GB18030) text. Its first line may be a header::
+An article file is UTF-8 (or GB18030) text. Its first line may be this project's header::
 
      date 2026-02-07 Фото: Akorda
      date 2025-11-15 托卡耶夫总统首先向……
 
 The date is parsed, a photo credit is kept as metadata, and any other text after the date
-is the first line of the article. `Article.text` is the body (header removed); every
-offset elsewhere in the package points into it.
+is the first line of the article. Without a header, the top of the file is read as agencies
+write it: a title line, a date or timestamp line (2015-01-22 12:16:02, 2015年1月22日,
+22.01.2015; removed from the text like the header), then the body, whose dateline
+(新华社柏林1月22日电) dates it when nothing else does. `Article.text` is the body; every offset
+elsewhere in the package points into it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from qa.articles.dates import date_in_name, find_dateline, parse_date_line, resolve_dateline
+from qa.articles.model import (
+    MAX_ARTICLE_BYTES,
+    TITLE_LINE_MAX_CHARS,
+    Article,
+    Source,
+    make_title,
+    read_bytes,
+    shorten,
+)
 from qa.errors import ArticleError
 
-ARTICLE_SUFFIXES = (".txt", ".md")
-MAX_ARTICLE_BYTES = 5 * 1024 * 1024
-"""Far above any news article (~100 KB); a bigger file would take hours to embed. Same as uploads."""
-TITLE_MAX_CHARS = 40
+TEXT_SUFFIXES = (".txt", ".md")
 
 _HEADER = re.compile(r"^\s*date\b[ \t:：]*(?P<rest>.*)$", re.IGNORECASE)
 _DATE = re.compile(r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})(?=\s|$)(?P<after>.*)$")
 # "Фото: Akorda", "Photo: Reuters", "图片：新华社", "摄影：…" — a credit, not article text.
 _PHOTO_CREDIT = re.compile(r"^\s*(фото|photo|foto|图片|图|照片|摄影|摄)\s*[:：]", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
-
-
-@dataclass(frozen=True)
-class Article:
-    id: str
-    """Stable id: the file name."""
-    path: Path
-    title: str
-    date: dt.date | None
-    text: str
-    content_hash: str
-    """sha256 of the decoded file, header included: any change re-indexes the article."""
-    photo_credit: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def date_str(self) -> str:
-        return self.date.isoformat() if self.date else ""
-
-
-@dataclass(frozen=True)
-class ArticleProblem:
-    path: Path
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path.name}: {self.reason}"
-
-
-@dataclass
-class LoadResult:
-    articles: list[Article]
-    problems: list[ArticleProblem]
-    duplicates: list[ArticleProblem] = field(default_factory=list)
-    """Files whose text is identical to an earlier (by name) article: indexed once, under that name."""
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+_ENDS_SENTENCE = set("。！？!?；;…．.,，:：、")
+TITLE_LINE_SCAN = 4
+"""How many non-empty lines at the top may hold the title and the date line."""
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -111,6 +87,74 @@ def _looks_like_text(text: str) -> bool:
     return bad / len(sample) < 0.02
 
 
+@dataclass(frozen=True)
+class Front:
+    """What the top of an article's text says about it, and the text without its date line."""
+
+    text: str
+    title: str | None
+    date: dt.date | None
+    date_source: str
+    undated_reason: str = ""
+
+
+def read_front(body: str, name: str, *, date: dt.date | None = None, date_source: str = "",
+               title: str | None = None) -> Front:
+    """Find the title line, the date line and the dateline at the top of `body` (already decoded).
+
+    A date or title the caller already has (a header, a page's metadata) wins. The date line is
+    removed from the text; the title line stays (it is the article's first paragraph)."""
+    lines = body.split("\n")
+    top = [i for i, line in enumerate(lines) if line.strip()][:TITLE_LINE_SCAN]
+    date_line = None
+    for n, i in enumerate(top[:3]):
+        if n > 2 or any(len(lines[j].strip()) > TITLE_LINE_MAX_CHARS for j in top[:n]):
+            break
+        found = parse_date_line(lines[i])
+        if found:
+            date_line = i
+            if date is None:
+                date, date_source = found, f"date line {lines[i].strip()!r}"
+            break
+    if date_line is not None:
+        del lines[date_line]
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    if not nonblank:
+        return Front("", title, date, date_source)
+    first = nonblank[0]
+    heading = _MD_HEADING.match(lines[first])
+    if heading:
+        lines[first] = heading["title"]
+    if title is None and (heading or _is_title_line(lines, first, nonblank, date_line)):
+        title = shorten(lines[first].strip(), TITLE_LINE_MAX_CHARS)
+    text = "\n".join(lines).strip()
+    reason = ""
+    if date is None:
+        after_title = nonblank[1:3] if title else nonblank[:2]
+        for i in after_title:
+            line = find_dateline(lines[i].strip())
+            if line:
+                date, date_source, reason = resolve_dateline(line, name, text)
+                break
+    if date is None and (named := date_in_name(name)):
+        date, date_source, reason = named, "the file name", ""
+    return Front(text, title, date, date_source, reason)
+
+
+def _is_title_line(lines: list[str], first: int, nonblank: list[int], date_line: int | None) -> bool:
+    line = lines[first].strip()
+    if len(line) > TITLE_LINE_MAX_CHARS or line[-1] in _ENDS_SENTENCE or find_dateline(line):
+        return False
+    if len(nonblank) < 2:
+        return False
+    if date_line == first + 1:  # title, then the timestamp line (which was just removed)
+        return True
+    nxt = lines[nonblank[1]].strip()
+    if len(line) <= 100 and (nonblank[1] > first + 1 or len(nxt) >= 2 * len(line)) and nxt[-1] in _ENDS_SENTENCE:
+        return True
+    return False
+
+
 def parse_article(raw_text: str, name: str, path: Path | None = None) -> Article:
     """Build an `Article` from decoded text. Raises `ArticleError` with the reason."""
     content_hash = hashlib.sha256(raw_text.encode("utf-8")).hexdigest()
@@ -134,17 +178,21 @@ def parse_article(raw_text: str, name: str, path: Path | None = None) -> Article
             credit, after = after, ""
         # Text after the date belongs to the article: keep it as its first line.
         body = (after + sep + rest) if after else rest
-    text = body.strip()
+    front = read_front(body, name, date=date, date_source="header" if date else "")
+    text = front.text
     if not text:
-        raise ArticleError(name, "the article has a header but no text")
+        raise ArticleError(name, "the article has a header but no text" if header else "the article has no text")
     return Article(
         id=name,
         path=path or Path(name),
-        title=make_title(text),
-        date=date,
+        title=front.title or make_title(text),
+        date=front.date,
         text=text,
         content_hash=content_hash,
         photo_credit=credit,
+        source=Source(kind="text"),
+        date_source=front.date_source,
+        undated_reason=front.undated_reason,
     )
 
 
@@ -153,114 +201,7 @@ def _zero_pad(date: str) -> str:
     return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
 
 
-def make_title(text: str) -> str:
-    """The first sentence, shortened to `TITLE_MAX_CHARS` characters."""
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    first_line = first_line.lstrip("—–-\"“「 ")
-    match = _SENTENCE_END.search(first_line)
-    sentence = first_line[: match.start()] if match else first_line
-    if len(sentence) > TITLE_MAX_CHARS:
-        sentence = sentence[: TITLE_MAX_CHARS - 1].rstrip() + "…"
-    return sentence
-
-
-def load_article(path: Path) -> Article:
-    try:
-        size = path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise ArticleError(path.name, f"too large ({size / 1e6:.1f} MB; the limit is {MAX_ARTICLE_BYTES / 1e6:.0f} MB)")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ArticleError(path.name, "the file disappeared while it was being read") from None
-    except OSError as exc:
-        raise ArticleError(path.name, f"cannot be read ({exc.strerror or exc})") from None
+def load_text_file(path: Path) -> Article:
+    """A .txt/.md file → `Article` (the file itself is held to the article text limit)."""
+    raw = read_bytes(path, MAX_ARTICLE_BYTES)
     return parse_article(decode_text(raw, path.name), path.name, path)
-
-
-def article_paths(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
-    )
-
-
-def load_articles(folder: Path, read: Callable[[Path], Article] | None = None) -> LoadResult:
-    """Load every article in `folder`; a bad file is reported and skipped, never indexed wrong.
-
-    `read`: how one file becomes an `Article` (default `load_article`; the index passes one that
-    skips files unchanged since they were indexed)."""
-    read = read or load_article
-    if not folder.is_dir():
-        raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")
-    articles: list[Article] = []
-    problems: list[ArticleProblem] = []
-    duplicates: list[ArticleProblem] = []
-    first_with: dict[str, str] = {}
-    for path in article_paths(folder):
-        try:
-            article = read(path)
-        except ArticleError as exc:
-            problems.append(ArticleProblem(path, exc.reason))
-            continue
-        # A copy would fill the top results with the same passage twice; index it once and say so.
-        original = first_with.setdefault(article.content_hash, article.id)
-        if original != article.id:
-            duplicates.append(ArticleProblem(path, f"same text as {original}; indexed once, under {original}"))
-            continue
-        articles.append(article)
-    return LoadResult(articles, problems, duplicates)
-
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-"""Uploads from the page are capped lower than files placed in the folder by hand."""
-UPLOAD_NAME_MAX_CHARS = 120
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-def safe_article_name(name: str) -> str:
-    """A file name that can only land directly inside the articles folder.
-
-    Directory parts (``../``, ``C:\\``, absolute paths) are dropped, anything but letters,
-    digits (any script), ``-``, ``_``, ``.`` and spaces becomes ``_``, and the suffix must
-    be .txt or .md. Raises `ArticleError` when nothing usable is left.
-    """
-    base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"\.{2,}", ".", _UNSAFE_NAME_CHARS.sub("_", base)).strip(" .")
-    stem, dot, suffix = base.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in ARTICLE_SUFFIXES:
-        raise ArticleError(str(name), "only .txt and .md files can be added")
-    stem = stem.strip(" ._")[: UPLOAD_NAME_MAX_CHARS - len(suffix) - 1]
-    if not stem:
-        raise ArticleError(str(name), "the file name has no usable characters; rename it (e.g. my-article.txt)")
-    return f"{stem}.{suffix.lower()}"
-
-
-def save_upload(folder: Path, name: str, data: bytes, *, replace: bool = False) -> Path:
-    """Validate an uploaded article and write it into `folder`; returns the saved path.
-
-    The bytes must pass the loader's own checks (`decode_text`, `parse_article`), so a file
-    saved here is a file `qa index` accepts. An existing article of the same name is
-    replaced only when `replace` is true (an intended update); identical content is a no-op.
-    The write is atomic (temp file + rename), so a failed upload never leaves half a file.
-    """
-    safe = safe_article_name(name)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ArticleError(safe, f"too large ({len(data) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
-    parse_article(decode_text(data, safe), safe)
-    root = folder.resolve()
-    if not root.is_dir():
-        raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")
-    target = root / safe
-    if target.resolve().parent != root:  # a symlink planted in the folder must not redirect the write
-        raise ArticleError(safe, "refusing to write through a link that points outside the articles folder")
-    if target.exists():
-        if target.read_bytes() == data:
-            return target
-        if not replace:
-            raise ArticleError(safe, "an article with this name already exists; tick 'replace existing' to update it, or rename the file")
-    tmp = root / f".{safe}.{os.getpid()}.upload"
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
