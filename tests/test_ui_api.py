@@ -147,7 +147,7 @@ def test_bad_uploads_are_rejected_one_by_one(app_env, tmp_path: Path) -> None:  
     assert results["empty.txt"]["status"] == "rejected" and "empty" in results["empty.txt"]["message"]
     assert results["binary.txt"]["status"] == "rejected" and "binary" in results["binary.txt"]["message"]
     assert results["badheader.txt"]["status"] == "rejected" and "date" in results["badheader.txt"]["message"]
-    assert results["notes.pdf"]["status"] == "rejected" and ".txt" in results["notes.pdf"]["message"]
+    assert results["notes.pdf"]["status"] == "rejected" and "not a PDF" in results["notes.pdf"]["message"]
     assert results["good.md"]["status"] == "added"
     assert set(pipeline.index.records()) == before | {"good.md"}
     assert sorted(p.name for p in (root / "articles").iterdir() if p.name in files) == ["good.md"]
