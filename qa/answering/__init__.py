@@ -1,0 +1,1 @@
+"""Answering: the extractive reader (and, after the house refactor, the composer)."""
