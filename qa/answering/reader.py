@@ -15,7 +15,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +369,8 @@ class Reader:
                 no_answer=0.0))
         for p_index, spans in candidates.items():
             na = readings[p_index].no_answer
-            best = sorted(spans, key=lambda s: -s.probability)[:spans_per_passage]
-            readings[p_index].spans = [Span(**{**s.__dict__, "no_answer": na}) for s in best]
+            best: dict[tuple[int, int], Span] = {}  # overlapping windows may find the same span
+            for span in sorted(spans, key=lambda s: -s.probability):
+                best.setdefault((span.start, span.end), span)
+            readings[p_index].spans = [replace(s, no_answer=na) for s in list(best.values())[:spans_per_passage]]
         return readings

@@ -1,0 +1,89 @@
+"""The trained reader: its tokenizer's offsets, the shipped weights, answers and refusals, and the training command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import bundled_model as bm
+from qa.answering.reader import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, OffsetTokenizer, Passage, Reader
+from qa.onnx_engine import EngineTokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def base_dir() -> Path:
+    return bm.materialize(bm.default_cache_dir())
+
+
+def test_offset_tokenizer_gives_the_engine_ids_and_exact_offsets(base_dir: Path) -> None:
+    texts = ["哈萨克斯坦去年的经济增长率是多少？", "  Tokayev  met Sharif in 2026 ﬁne ２０２４年 ÅÆ", "\u0d80\u0d81x 中文", ""]
+    ours, engine = OffsetTokenizer(base_dir), EngineTokenizer(base_dir)
+    for text in texts:
+        ids, starts, ends = ours.encode(text)
+        assert ids == engine.encode([text])[0]
+        assert all(0 <= s <= e <= len(text) for s, e in zip(starts, ends))
+        assert starts == sorted(starts)
+        # every non-space character belongs to exactly one token's span
+        covered = "".join(text[s:e] for s, e in zip(starts, ends))
+        assert covered == "".join(text.split())
+
+
+def test_shipped_weights_match_their_manifest_and_card() -> None:
+    manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["files"]) >= {WEIGHTS_FILE, CONFIG_FILE}
+    for name, meta in manifest["files"].items():
+        path = WEIGHTS_DIR / name
+        assert path.stat().st_size == meta["size"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"], name
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir())
+    assert total <= 50 * 2**20
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for needed in ("CC BY-SA", "CMRC", "DRCD", "XQuAD", "MIT", manifest["files"][WEIGHTS_FILE]["sha256"]):
+        assert needed in card
+
+
+def _write_items(folder: Path) -> None:
+    """A handful of items written for this test (not from any data set)."""
+    rows = []
+    facts = [("小明的猫叫什么名字？", "小明养了一只白色的猫，名叫雪球，它最喜欢在阳台上晒太阳。", "雪球"),
+             ("这座桥是哪一年建成的？", "这座石桥建于1923年，全长八十米，是当地最古老的桥梁之一。", "1923年"),
+             ("Where does the river flow into?", "这条河发源于北部山区，向南流经三个县城，最后注入东海。", "东海"),
+             ("图书馆几点关门？", "市图书馆每天早上九点开门，晚上八点关门，周一闭馆。", "晚上八点")]
+    for n, (q, c, a) in enumerate(facts * 2):
+        rows.append({"id": f"mini:{n}", "question": q, "context": c,
+                     "answers": [{"text": a, "start": c.index(a)}], "source": "mini", "license": "test"})
+    (folder / "mini.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                       encoding="utf-8")
+
+
+def test_training_command_trains_saves_and_resumes(tmp_path: Path) -> None:
+    data_dir, out = tmp_path / "data", tmp_path / "run"
+    data_dir.mkdir()
+    _write_items(data_dir)
+    command = [sys.executable, "-m", "qa.training.reader", "--out", str(out), "--data", str(data_dir),
+               "--sources", "mini", "--layers", "1", "--max-tokens", "64", "--batch-size", "4", "--max-steps", "2",
+               "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "saved step 2/2" in first.stdout and "ex/s" in first.stderr
+    config = json.loads((out / "weights" / CONFIG_FILE).read_text(encoding="utf-8"))
+    assert config["layers"] == 1 and config["step"] == 2 and config["max_tokens"] == 64
+    again = subprocess.run([*command[:-4], "--max-steps", "3", "--threads", "1", "--resume"], capture_output=True,
+                           text=True, env=env, cwd=ROOT, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed at step 2/3" in again.stdout and "saved step 3/3" in again.stdout
+    # the saved folder loads as a reader and reads (a 3-step model gives no useful answer, only a valid one)
+    tiny = Reader(weights_dir=out / "weights", num_threads=1)
+    text = "这座石桥建于1923年，全长八十米。"
+    reading = tiny.read_passages("这座桥是哪一年建成的？", [Passage(text, "bridge", 10)])[0]
+    assert 0.0 <= reading.no_answer <= 1.0
+    assert all(text[s.start - 10 : s.end - 10] == s.text for s in reading.spans)
