@@ -50,9 +50,9 @@ def _tokenize(text: str, ps: int, pe: int, tokenizer: Tokenizer) -> list[Token]:
         off = pos
         for t in tokenizer(seg):
             w = t.text
-            pron = next((p for p in ("他们", "她们", "他", "她") if w.startswith(p) and w[len(p) :] in L.CUE_VERBS), None)
+            pron = next((p for p in ("他们", "她们", "他", "她", "话") if w.startswith(p) and w[len(p) :] in L.CUE_VERBS), None)
             if pron and len(w) > len(pron):  # LAC sometimes keeps 她说 as one word
-                out.append(Token(pron, "r", t.start + off, t.start + off + len(pron)))
+                out.append(Token(pron, "r" if pron != "话" else "n", t.start + off, t.start + off + len(pron)))
                 out.append(Token(w[len(pron) :], "v", t.start + off + len(pron), t.end + off))
                 continue
             out.append(Token(t.text, t.tag, t.start + off, t.end + off))
@@ -132,7 +132,7 @@ def _clean_subject(region: list[Token]) -> tuple[list[Token], str]:
         r = r[1:]
     if not r:
         return [], "zero"
-    has_de = any(x.text == "的" for x in r)
+    has_de = any(x.text == "的" for x in r) or any(x.tag in PER_TAGS for x in r)
     if r[0].tag == "p" and not has_de:
         ends = [k for k, t in enumerate(r) if t.text in ("时", "后", "上", "中", "期间", "前", "之际", "之后", "时候", "以来")]
         if r[0].text in ("在", "当") and ends and ends[0] + 1 < len(r):
@@ -217,8 +217,10 @@ def _leading_np(toks: list[Token]) -> list[Token]:
     while np and not _nominal(np[-1]):
         np.pop()
     rest = r[len(np) :]
-    if np and rest and (rest[0].tag.startswith("v") or rest[0].tag in ("d", "p", "TIME", "t")):
+    if np and rest and (rest[0].tag.startswith("v") or rest[0].tag in ("d", "ad", "p", "TIME", "t")):
         return np
+    if np and not rest and any(x.tag in PER_TAGS or x.text.endswith(L.PERSON_HEADS) for x in np[-1:]):
+        return np  # 一名…的学生，3日…时说: a clause that is only the subject
     return []
 
 
@@ -281,7 +283,7 @@ def extract_paragraph(para: _Para, raws_so_far: list[Raw]) -> list[Raw]:
             mention = region[1:]
             if mention and mention[-1].text == "的":
                 mention = mention[:-1]
-            if toks[i].text == "说法" and not (len(region) > 1 and region[-1].text == "的"):
+            if toks[i].text == "说法" and len(region) < 2:
                 continue
             if not mention:
                 continue
@@ -326,7 +328,7 @@ def extract_paragraph(para: _Para, raws_so_far: list[Raw]) -> list[Raw]:
             m = k
             while m < len(toks) and m - k < 6 and (_nominal(toks[m]) or toks[m].tag in ("u", "m", "q")):
                 m += 1
-            if m < len(toks) and toks[m].text in ("，", ","):
+            if m < len(toks) and toks[m].text in ("，", ",", "：", ":"):
                 k = m
             elif base in ("告诉", "警告", "提醒", "奉劝", "告知") and m > k:
                 k += 1
@@ -363,6 +365,10 @@ def extract_paragraph(para: _Para, raws_so_far: list[Raw]) -> list[Raw]:
             while nxt < para.pe and text[nxt] in OPENERS and (q2 := para.quote_at(nxt)):
                 made.append(Raw(q2[0] + 1, q2[1], "direct", cue_text, t.start, mention, in_quote, para.index, zero))
                 nxt = q2[1] + 1
+            if nxt < para.pe and text[nxt] in "，," and nxt + 1 < para.pe and text[nxt + 1] not in OPENERS:
+                rs, re_, _ = _span_reported(para, nxt + 1, cut_points)  # X说，“A”，B: B is reported speech too
+                if re_ - rs >= 6 and _content_ok(cue_text, text[rs:re_]):
+                    made.append(Raw(rs, re_, "indirect", cue_text, t.start, mention, in_quote, para.index, zero))
         elif s < para.pe and not before:
             if (base in L.NEEDS_CLAUSE or base not in L.BARE_COMPLEMENT) and not comma_after:
                 continue

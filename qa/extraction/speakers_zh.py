@@ -122,6 +122,15 @@ class _Article:
                 best = n
         return best
 
+    def introduced(self, head: str, pos: int) -> str | None:
+        """Where the article first brought in what a 这项研究-style mention points back to: 一项…研究."""
+        import re
+
+        found = None
+        for m in re.finditer("一[项份篇个名位家][^，。；：“”\\s]{0,16}?" + re.escape(head), self.text[:pos]):
+            found = m.group(0)
+        return found
+
     def complete(self, name: str, end: int) -> str:
         """A name the tagger cut short (马英|九): the longer name of the article that the text goes on to spell."""
         for n, _, _ in self.names:
@@ -134,6 +143,11 @@ class _Article:
         for n, s, _ in self.names:
             if self.text[max(0, s - len(description)) : s] == description:
                 return self.full_name(n)
+        title = next((t for t in sorted(L.RANK_TITLES, key=len, reverse=True) if description.endswith(t)), None)
+        if title and not any(c in description for c in "和与、及"):  # 北约秘书长 → the one person the article writes as …秘书长X
+            owners = {self.full_name(n) for n, s, _ in self.names if self.text[max(0, s - len(title)) : s] == title}
+            if len(owners) == 1:
+                return owners.pop()
         return None
 
     def last_outlet(self, pos: int) -> str | None:
@@ -142,16 +156,34 @@ class _Article:
         for i, t in enumerate(self.toks):
             if t.start >= pos:
                 break
-            if t.tag in ("ORG", "nt", "nz", "n") and t.text.endswith(L.MEDIA_HEADS) and len(t.text) > 2 and t.text != "报道":
+            dateline = any(x.text.endswith("电") for x in self.toks[i + 1 : i + 4])
+            if (t.tag in ("ORG", "nt", "nz", "n") and t.text.endswith(L.MEDIA_HEADS) and len(t.text) > 2 and t.text != "报道"
+                    and not dateline):
                 name = t.text
                 if i > 0 and self.toks[i - 1].tag in ("ORG", "LOC", "nz") and self.toks[i - 1].end == t.start:
                     name = self.toks[i - 1].text + name
                 found = name
         return found
 
-    def person_before(self, pos: int) -> _Source | None:
-        cands = [s for s in self.sources if s.type == "person" and s.pos < pos]
-        people = [(p, n) for p, n in self.focus_people if p < pos]
+    def learn_gender(self) -> None:
+        """他 or 她 in the sentence after a name, outside quotes, votes on that person's gender."""
+        self.gender: dict[str, int] = {}
+        text = self.text
+        for n, _, e in self.names:
+            stop = min([i for i in (text.find(c, e) for c in "。！？\n“") if i >= 0] or [len(text)])
+            seg = text[e:stop]
+            he, she = seg.count("他") - seg.count("他们"), seg.count("她") - seg.count("她们")
+            if he or she:
+                key = _split(self.full_name(n))[-1]
+                self.gender[key] = self.gender.get(key, 0) + (1 if he > she else -1 if she > he else 0)
+
+    def fits(self, name: str, pronoun: str) -> bool:
+        g = getattr(self, "gender", {}).get(_split(name)[-1], 0)
+        return not ((pronoun == "他" and g < 0) or (pronoun == "她" and g > 0))
+
+    def person_before(self, pos: int, pronoun: str = "") -> _Source | None:
+        cands = [s for s in self.sources if s.type == "person" and s.pos < pos and self.fits(s.name, pronoun)]
+        people = [(p, n) for p, n in self.focus_people if p < pos and self.fits(self.full_name(n), pronoun)]
         last_src = cands[-1] if cands else None
         last_np = people[-1] if people else None
         if last_np and (last_src is None or last_np[0] > last_src.pos):
@@ -216,7 +248,7 @@ def _resolve_one(art: _Article, raw, mention: str, toks: list[Token]) -> tuple[s
         if toks and (not tail or all(t.tag == "n" and t.text.endswith(L.PERSON_HEADS) for t in tail)):
             return art.full_name(name), "person", True, role
     if mention in L.PRONOUNS_SINGULAR:
-        src = art.person_before(pos)
+        src = art.person_before(pos, mention)
         return (src.name, "person", True, "") if src else (mention, "person", False, "")
     if mention in L.PRONOUNS_PLURAL:
         if raw.in_quote:
@@ -240,8 +272,12 @@ def _resolve_one(art: _Article, raw, mention: str, toks: list[Token]) -> tuple[s
             typed = [s for s in art.sources if s.pos < pos and s.type == kind]
             if typed:
                 return typed[-1].name, typed[-1].type, True, head
+            first = art.introduced(head, pos)
+            if first:
+                return first, kind, True, head
             return mention, kind, False, head
-    if not names and mention.endswith(L.PERSON_HEADS) and not mention.startswith(tuple(L.DEMONSTRATIVES)):
+    if (not names and mention.endswith(L.PERSON_HEADS) and not mention.startswith(tuple(L.DEMONSTRATIVES))
+            and speaker_type(toks, mention) == "person"):
         named = art.named_after(mention)  # 英国首相 → the 卡梅伦 of 英国首相卡梅伦 (anywhere in the article)
         if named:
             return named, "person", True, mention
@@ -252,6 +288,9 @@ def _resolve_one(art: _Article, raw, mention: str, toks: list[Token]) -> tuple[s
             name = src.name if src else None
         return (name, "person", True, mention) if name else (mention, "person", False, mention)
     if mention == "报道":
+        media = [x for x in art.sources if x.pos < pos and x.type == "media"]
+        if media:
+            return media[-1].name, "media", True, ""
         outlet = art.last_outlet(pos)
         if outlet:
             return outlet, "media", True, ""
@@ -278,6 +317,7 @@ def _resolve_one(art: _Article, raw, mention: str, toks: list[Token]) -> tuple[s
 def resolve(text: str, paras: list, raws: list) -> list[Statement]:  # type: ignore[type-arg]
     """Statements with speakers: each mention tied to a source of the article, read in the order of the cues."""
     art = _Article(text, paras)
+    art.learn_gender()
     spans = [(r.start, r.end) for r in raws]
     for p in paras:  # named subjects of clauses outside quotes and statements take the focus
         toks = p.toks
@@ -287,17 +327,18 @@ def resolve(text: str, paras: list, raws: list) -> list[Statement]:  # type: ign
             j = i - 1
             while j >= 0 and toks[j].text not in "，。！？；：“”\n" and not toks[j].tag.startswith("v") and toks[j].tag != "p":
                 j -= 1
-            if j >= 0 and (toks[j].tag.startswith("v") or toks[j].tag == "p"):
+            naming = j >= 0 and toks[j].text in ("名为", "名叫", "叫做", "叫", "即", "就是")
+            if j >= 0 and (toks[j].tag.startswith("v") or toks[j].tag == "p") and not naming:
                 continue  # an object or a modifier, not the subject
             k = i + 1
             while k < len(toks) and (toks[k].tag in ("PER", "nr") or toks[k].text in NAME_JOINERS):
                 k += 1
-            if k < len(toks) and (toks[k].tag.startswith("v") or toks[k].tag in ("d", "p", "TIME", "t")) and toks[k].text != "的":
+            if naming or k < len(toks) and (toks[k].tag.startswith("v") or toks[k].tag in ("d", "p", "TIME", "t")) and toks[k].text != "的":
                 art.focus_people.append((t.start, "".join(x.text for x in toks[i:k])))
     out: list[Statement] = []
     done: dict[tuple[int, int], tuple[str, str, bool, str]] = {}
     for raw in sorted(raws, key=lambda r: (r.cue_pos, r.start)):
-        toks = raw.mention
+        toks = [t for t in raw.mention if t.text.strip()]
         mention = "".join(t.text for t in toks)
         mstart = toks[0].start if toks else -1
         key = (raw.cue_pos, mstart)  # one resolution per attribution (a split quote shares its cue)
