@@ -16,13 +16,15 @@ CUE_LEMMAS = frozenset(
     answer testify emphasize emphasise stress repeat reiterate complain charge allege speculate agree worry fear
     expect feel recommend demand threaten joke quip tweet conclude observe remark comment caution boast challenge
     defend attack slam blast dismiss reject lament decry condemn welcome applaud thank congratulate endorse call
-    point brag counter declare push press signal hint acknowledge forecast muse wonder""".split()
+    point brag counter declare push press signal hint acknowledge forecast muse wonder show indicate tout cite
+    pitch assure convince persuade notify inform advise speak talk discuss
+    know see consider view regard understand hope want wish plan intend seek favor support oppose prefer doubt
+    recognize realize remember""".split()
 )
-# Verbs whose object (not a clause) is what was communicated: "criticized Putin", "urged Congress to act".
-OBJECT_CONTENT = frozenset(
-    "criticize criticise praise blame urge accuse announce deny propose demand thank congratulate endorse slam blast "
-    "dismiss reject lament decry condemn welcome applaud attack defend challenge question call recommend promise "
-    "pledge vow predict describe mention".split()
+# Nouns that carry what someone said or holds: "his claim that …".
+CLAIM_NOUNS = frozenset(
+    "claim assertion argument statement suggestion warning promise pledge call belief view insistence contention "
+    "accusation allegation charge demand proposal prediction announcement admission denial vow assurance".split()
 )
 PRONOUNS = {"he": "person", "she": "person", "they": "group", "it": "organisation"}
 FIRST_PERSON = {"i", "we", "me", "us", "you"}
@@ -74,33 +76,18 @@ def _speaker_np(tok: Any) -> tuple[str, str, int]:
     return name, role, doc[run[0].i].idx
 
 
-SOURCE_NOUNS = frozenset(
-    """official officials spokesman spokeswoman spokesperson source sources aide aides adviser advisers advisor analyst
-    analysts expert experts critic critics lawmaker lawmakers senator senators president candidate nominee campaign
-    committee report study poll survey statement memo letter police administration government department agency
-    office court judge lawyer attorney people voters residents supporters democrats republicans leaders leader group
-    organization company firm officer officers economist economists researcher researchers scientist scientists
-    secretary minister chairman chairwoman chair director executive ceo governor mayor congressman congresswoman
-    representative member members man woman person doctor doctors professor author authors activists activist
-    strategist strategists aide staff team party coalition union council board prosecutor prosecutors investigators
-    witness witnesses historian historians commentator columnist editorial article paper newspaper network
-    spokesmen diplomats diplomat ambassador military army navy generals general admirals observers observer""".split()
-)
-
-
-def _plausible(subj: Any) -> bool:
-    """A subject that can speak: a name, a pronoun, or a noun for a person, body or document."""
-    if subj.ent_type_ in ("PERSON", "ORG", "GPE", "NORP") or subj.lower_ in PRONOUNS or subj.lower_ in FIRST_PERSON:
-        return True
-    return subj.lemma_.lower() in SOURCE_NOUNS or subj.lower_ in SOURCE_NOUNS
-
-
-def _subject(verb: Any) -> Any:
+def _subject(verb: Any, depth: int = 0) -> Any:
+    """The verb's subject, or the one it shares: "…, emphasizing it was time" and "by telling them" take the
+    subject of the clause they hang from."""
     for c in verb.children:
         if c.dep_ in SUBJ_DEPS:
             return c
-    if verb.dep_ in ("conj", "xcomp") and verb.head.pos_ in ("VERB", "AUX"):
-        return _subject(verb.head)
+    if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "pcomp") and verb.head is not verb:
+        head = verb.head
+        if head.pos_ == "ADP" and head.head is not head:
+            head = head.head
+        if head.pos_ in ("VERB", "AUX"):
+            return _subject(head, depth + 1)
     return None
 
 
@@ -189,8 +176,6 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
                 subj = _subject(tok)
                 if subj is not None and subj.lower_ in ("who", "which", "that") and tok.dep_ == "relcl":
                     subj = tok.head  # "officials, who said …": the antecedent speaks
-                if subj is not None and not _plausible(subj):
-                    continue
                 if tok.lemma_ == "point" and not any(c.dep_ == "prt" and c.text == "out" for c in tok.children):
                     continue
                 if subj is None or subj.lower_ in FIRST_PERSON:
@@ -200,6 +185,14 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
                 pobj = next((c for c in tok.nbor(1).children if c.dep_ == "pobj"), None)
                 if pobj is not None:
                     cues.append((tok, pobj))
+            if tok.lemma_.lower() in CLAIM_NOUNS and tok.pos_ == "NOUN" and inside(ps + tok.idx) is None:
+                # "his claim that …", "Trump's promise to …", "X made the assertion that …"
+                clause = [c for c in tok.children if c.dep_ in ("acl", "ccomp") and any(x.lower_ in ("that", "to") for x in c.subtree)]
+                owner = next((c for c in tok.children if c.dep_ == "poss"), None)
+                if owner is None and tok.dep_ in ("dobj", "pobj") and tok.head.pos_ == "VERB":
+                    owner = _subject(tok.head)
+                if clause and owner is not None:
+                    cues.append((tok, owner))
         attributed: set[tuple[int, int]] = set()
         for tok, subj in cues:
             name, role, nstart = _speaker_np(subj)
@@ -263,6 +256,12 @@ def _pairs(text: str, ps: int, pe: int) -> list[tuple[int, int]]:
 
 def _content(verb: Any) -> tuple[int, int] | None:
     """Character span of what the verb reports: its clause, or its object for verbs like urge or criticize."""
+    if verb.pos_ == "NOUN":
+        kids = [c for c in verb.children if c.dep_ in ("acl", "ccomp")]
+        toks = sorted((t for k in kids for t in k.subtree), key=lambda t: t.i)
+        while toks and (toks[0].dep_ in ("punct", "mark", "aux") or toks[0].lower_ in ("that", "to")):
+            toks = toks[1:]
+        return (toks[0].idx, toks[-1].idx + len(toks[-1].text)) if toks else None
     if verb.lower_ == "according":
         head = verb.head
         while head.dep_ not in ("ROOT",) and head.head is not head:
@@ -272,9 +271,10 @@ def _content(verb: Any) -> tuple[int, int] | None:
             return None
         return toks[0].idx, toks[-1].idx + len(toks[-1].text)
     kids = [c for c in verb.children if c.dep_ in ("ccomp", "xcomp")]
-    if not kids and verb.lemma_.lower() in OBJECT_CONTENT:
+    if not kids:  # "criticized Putin", "touted their experience", "complained about the rules"
         kids = [c for c in verb.children if c.dep_ in ("dobj", "attr")]
-        kids += [c for c in verb.children if c.dep_ == "prep" and c.lower_ in ("for", "on") and verb.lemma_ == "call"]
+        if not kids:
+            kids = [c for c in verb.children if c.dep_ == "prep" and c.lower_ in ("about", "for", "on", "of", "at")]
     if not kids:
         return None
     toks = sorted((t for k in kids for t in k.subtree), key=lambda t: t.i)
