@@ -156,10 +156,14 @@ def score_en(preds: list[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[st
     reported = [i for i, g in enumerate(gold) if not _is_quoted(g["quote"])]
     qf = [i for i in quoted if i in by_gold]
     rf = [i for i in reported if i in by_gold]
+    # PolNeAR's pronoun sources were named by CoreNLP coreference (silver): the named-mention figure is the firm one.
+    pred_of = {g: p for g, p, _ in pairs}
+    named = [i for i in qf if preds[pred_of[i]]["mention"].lower() not in ("he", "she", "they", "it")]
     return {
         "labelled": len(gold), "extracted": len(preds),
         "quoted": len(quoted), "quoted_found": len(qf) / max(1, len(quoted)),
         "quoted_right_of_found": sum(by_gold[i] for i in qf) / max(1, len(qf)),
+        "quoted_right_named_mention": sum(by_gold[i] for i in named) / max(1, len(named)),
         "reported": len(reported), "reported_found": len(rf) / max(1, len(reported)),
         "reported_right_of_found": sum(by_gold[i] for i in rf) / max(1, len(rf)),
         "precision": sum(1 for _, _, ok in pairs if ok) / len(preds) if preds else 0.0,
