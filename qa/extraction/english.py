@@ -47,6 +47,19 @@ def _nlp() -> Any:
     return _model
 
 
+PERSON_TITLES = frozenset(
+    "president prime minister mr. mrs. ms. dr. sen. rep. gov. governor senator secretary chancellor king queen "
+    "premier pope prince princess general gen. judge mayor ambassador spokesman spokeswoman".split()
+)
+
+
+def _person_ent(ent: Any) -> bool:
+    """A PERSON entity, or a name the tagger took for an organisation right after a person's title."""
+    if ent.label_ == "PERSON":
+        return True
+    return ent.label_ in ("ORG", "GPE", "NORP") and ent.start > 0 and ent.doc[ent.start - 1].lower_ in PERSON_TITLES
+
+
 def _speaker_np(tok: Any) -> tuple[str, str, int]:
     """(name, role, start) of a subject: a PERSON entity keeps just the name; other NPs lose appositions/clauses."""
     doc = tok.doc
@@ -160,7 +173,21 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
     out: list[Statement] = []
     focus = _Focus()
     prev_direct: Statement | None = None
-    docs = nlp.pipe([text[s:e] for s, e in paras])
+    docs = list(nlp.pipe([text[s:e] for s, e in paras]))
+    forms: dict[str, set[str]] = {}  # last name → the multi-word forms of it in the article
+    titled: list[tuple[int, str, str]] = []  # every named person with the words before the name
+    for (ps, _), doc in zip(paras, docs):
+        for ent in doc.ents:
+            if _person_ent(ent):
+                if len(ent) > 1:
+                    forms.setdefault(ent[-1].lower_, set()).add(ent.text)
+                titled.append((ps + ent.start_char, ent.text, " ".join(t.lower_ for t in doc[max(0, ent.start - 2) : ent.end])))
+
+    def full(name: str) -> str:
+        """The one fuller form of a name in the article (Sharif → Shehbaz Sharif); two Clintons stay apart."""
+        options = forms.get(name.split()[-1].lower(), set()) if name.split() else set()
+        return next(iter(options)) if len(options) == 1 else name
+
     for (ps, pe), doc in zip(paras, docs):
         pairs = [(o, c) for o, c in _pairs(text, ps, pe) if len(text[o + 1 : c].split()) >= 3]
 
@@ -169,7 +196,8 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
 
         for ent in doc.ents:  # named people as subjects of a main clause take the focus
             if ent.label_ == "PERSON" and ent.root.dep_ in SUBJ_DEPS and inside(ps + ent.start_char) is None:
-                focus.note(ps + ent.start_char, ent.text, "person")
+                title = " ".join(t.text for t in doc[max(0, ent.start - 2) : ent.start])
+                focus.note(ps + ent.start_char, full(ent.text), "person", title)
         cues = []
         for tok in doc:
             if tok.lemma_.lower() in CUE_LEMMAS and tok.pos_ in ("VERB",) and inside(ps + tok.idx) is None:
@@ -199,15 +227,21 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
             mention = name if subj.lower_ not in PRONOUNS else subj.text
             kind = PRONOUNS.get(subj.lower_) or _type_of(subj, name)
             resolved = True
-            speaker = name
+            if subj.ent_type_ and name.split() and name.split()[-1].lower() in forms:
+                kind = "person"  # a name the article writes with a title (President X) is a person
+            speaker = full(name) if kind == "person" and subj.ent_type_ else name
             if subj.lower_ in PRONOUNS or (subj.lower_ not in PRONOUNS and subj.ent_type_ == "" and
                                            any(c.dep_ == "det" and c.lower_ == "the" for c in subj.children) and kind == "person"):
                 found = focus.resolve(ps + tok.idx, mention, "person" if kind == "person" else "body")
+                if found is None and subj.lower_ not in PRONOUNS:  # "the president": the person written with that title
+                    head = subj.lower_
+                    same = [n for p, n, words in titled if p < ps + tok.idx and head in words.split()]
+                    found = full(same[-1]) if same else None
                 speaker, resolved = (found, True) if found else (mention, False)
                 if found is None and subj.lower_ not in PRONOUNS:
-                    speaker, resolved = name, True
+                    speaker, resolved = name, False  # "the spokesman" with no one in focus: kept as written
             else:
-                focus.note(ps + nstart, name, kind, role)
+                focus.note(ps + nstart, speaker, kind, role)
             cue = "according to" if tok.lower_ == "according" else tok.text
             vpos = ps + tok.idx
             sent = tok.sent
