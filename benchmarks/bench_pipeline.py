@@ -49,9 +49,10 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_sentences  # noqa: E402
-from qa.embeddings import load_embeddings, model_id_of  # noqa: E402
-from qa.index import build_index, get_all  # noqa: E402
+from qa.text.sentences import split_sentences  # noqa: E402
+from qa.models.embeddings import load_embeddings, model_id_of  # noqa: E402
+from qa.pipeline import build_index
+from qa.store.paging import get_all  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 DRCD = Path("/work/shared/bench/drcd")
@@ -264,7 +265,7 @@ def measure_throughput(work: Path, passages: list[dict], embedder: str, inner: E
     """Raw embedder on exactly the texts `qa index` embeds for `sample` articles, then `qa index` itself
     into an empty store, alternated `rounds` times; medians are compared, because on a shared machine
     the load can change between two back-to-back phases (one run measured 0.74, the next 1.23)."""
-    from qa.chunking import chunk_article
+    from qa.extraction.chunks import chunk_article
     from qa.articles import load_articles
 
     folder = work / "throughput_corpus"
@@ -320,7 +321,7 @@ def measure_throughput(work: Path, passages: list[dict], embedder: str, inner: E
 
 
 def evaluate_quality(pipeline: Any, embeddings: CachedEmbeddings, questions: list[dict], recipe_store: Any) -> dict[str, Any]:
-    from qa.retrieval import HybridRetriever
+    from qa.retrieval.retriever import HybridRetriever
 
     naive = NaiveComposer(embeddings)
     ranks = {m: Ranks() for m in ("dense", "keyword", "hybrid")}
@@ -726,7 +727,7 @@ def main() -> None:
     res["scales"] = []
     base_chunks = res["base_index"]["chunks"]
     emb.approximate = True
-    from qa.index import ArticleIndex
+    from qa.store.store import ArticleIndex
 
     base_records = ArticleIndex(settings_for(base_dir, base_store, args.embedder), emb).records()
     scale_chunks = sum(base_records[file_name(p["id"])].n_chunks for p in scale_passages)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
-from qa.keywords import normalize
+from qa.text.normalise import normalize
 from qa.verification import SUPPORTED, Verifier, strip_markers
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class Outcome:
 
 
 def score_question(item: GoldItem, answer: Any, retrieved: Sequence[Any], seconds: float, verifier: Verifier | None) -> Outcome:
-    """Everything measurable about one answered question (answer: qa.answer.Answer; retrieved: Documents)."""
+    """Everything measurable about one answered question (answer: qa.answering.answer.Answer; retrieved: Documents)."""
     expected_articles = {article_key(a) for a in item.articles}
     rows = []
     for d in retrieved:

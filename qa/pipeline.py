@@ -1,4 +1,4 @@
-"""The wired system — settings → embedder → index → retriever → answer chain.
+"""The wired system — settings → embedder → store → retriever → answerers; the CLI, page, evaluation and tests all call it.
 
 The CLI, the page, the evaluation and the tests all go through `Pipeline`, so they answer
 with exactly the same code.
@@ -13,14 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
-from qa.answer import Answer, ExtractiveComposer, calibration_for, refusal_text
-from qa.conversation import Turn, answer_focus, contextualize
-from qa.embeddings import load_embeddings
+from qa.answering.answer import Answer
+from qa.answering.composer import ExtractiveComposer, calibration_for
+from qa.answering.who import answer_who_question
+from qa.articles import Article, ArticleProblem
 from qa.errors import QAError
-from qa.index import ArticleIndex, IndexReport, build_index
-from qa.quotes import ALIASES_FILE, Aliases, Quote, QuoteBook, Speaker, answer_who_question
-from qa.retrieval import HybridRetriever
+from qa.extraction.quotes import Quote
+from qa.indexing import build as indexing
+from qa.indexing.update import IndexReport, update_index
+from qa.models.embeddings import load_embeddings
+from qa.quotes.search import QuoteBook
+from qa.quotes.speakers import ALIASES_FILE, Aliases, Speaker
+from qa.retrieval.retriever import HybridRetriever
+from qa.retrieval.snapshot import warm_snapshot
 from qa.settings import Settings
+from qa.store.store import ArticleIndex
+from qa.text.conversation import Turn
+from qa.text.question import analyse
 
 if TYPE_CHECKING:
     from qa.verification import Verification, Verifier
@@ -51,7 +60,7 @@ class Pipeline:
         answer = self.extractive_answer(question, **options)
         if not self.settings.llm:
             return answer
-        from qa import llm
+        from qa.answering import llm
 
         return llm.generate(self.chat_model(), self.settings.llm, answer, self.verifier())
 
@@ -61,13 +70,13 @@ class Pipeline:
         if not self.settings.llm:
             yield answer
             return
-        from qa import llm
+        from qa.answering import llm
 
         yield from llm.stream(self.chat_model(), self.settings.llm, answer, self.verifier())
 
     def chat_model(self) -> Any:
         if getattr(self, "_chat_model", None) is None:
-            from qa.llm import make_chat_model
+            from qa.answering.llm import make_chat_model
 
             self._chat_model = make_chat_model(self.settings)
         return self._chat_model
@@ -84,26 +93,25 @@ class Pipeline:
     ) -> Answer:
         """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is resolved against them."""
         question = clean_question(question)
-        query = contextualize(question, history)
         self.index.check_compatible()
-        who = answer_who_question(self, question)  # "谁说……？" / "What did X say about Y?": from the quote records
+        q = analyse(question, history)
+        # "谁说……？" / "What did X say about Y?": from the quote records.
+        who = answer_who_question(self.index, self.quote_book, q.text, q.who)
         if who is not None:
             return who
         composer = self._composer()
-        inputs = {"question": query, "k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
-                  "since": since, "until": until}
-        options = {key: inputs[key] for key in ("k", "article_ids", "since", "until") if inputs[key] is not None}
+        options = {"k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
+                   "since": since, "until": until}
         # Retrieve, then compose, in this thread: what `build_answer_chain` does, without the
         # thread the chain starts per call (~7 ms, and a new thread per question for the embedder).
-        docs = self.retriever.invoke(query, **options)
-        if query == question:
-            return composer.compose(question, docs)
-        # Follow-up: retrieved with the resolved query, sentences chosen for what is newly asked.
-        answer = composer.compose(answer_focus(question, query), docs)
-        answer.question = question
-        if answer.refused:
-            answer.text = refusal_text(question)
-        return answer
+        # A follow-up is retrieved with the resolved query, its sentences chosen for what is newly asked.
+        docs = self.retriever.invoke(q.query, **{key: v for key, v in options.items() if v is not None})
+        return composer.compose(q, docs)
+
+    def update(self, articles: Sequence[Article], *, problems: Sequence[ArticleProblem] = (), remove_missing: bool = True,
+               progress: Any = None) -> IndexReport:
+        """Bring the index in line with `articles` (e.g. uploads), embedding only what changed."""
+        return update_index(self.index, articles, problems=problems, remove_missing=remove_missing, progress=progress)
 
     def _composer(self) -> ExtractiveComposer:
         """One composer per index snapshot (it caches per-article work across questions)."""
@@ -148,6 +156,12 @@ class Pipeline:
         if getattr(self, "_verifier", None) is None:
             self._verifier = Verifier(self)
         return self._verifier
+
+
+def build_index(settings: Settings, embeddings: Embeddings, **options: Any) -> IndexReport:
+    """`qa index` (`qa.indexing.build.build_index`) with the retriever's keyword snapshot among the
+    files derived from the store, so the first question after it does not tokenize the corpus."""
+    return indexing.build_index(settings, embeddings, derived=(warm_snapshot,), **options)
 
 
 def clean_question(question: str) -> str:

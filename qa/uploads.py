@@ -65,7 +65,7 @@ def add_uploads(
     if not articles:
         return results
     with pipeline._lock:  # one writer at a time, shared with Pipeline.build
-        report = pipeline.index.update(articles, remove_missing=False, progress=progress)
+        report = pipeline.update(articles, remove_missing=False, progress=progress)
     records = pipeline.index.records()
     for result in results:
         if result.status != "pending":

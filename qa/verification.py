@@ -21,17 +21,15 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.documents import Document
 
-from qa.answer import ExtractiveComposer
-from qa.chunking import split_sentences
 from qa.errors import QAError
-from qa.keywords import normalize
-
-if TYPE_CHECKING:
-    from qa.pipeline import Pipeline
+from qa.retrieval.context import Searchable
+from qa.retrieval.sentences import SentenceCandidates
+from qa.text.normalise import normalize
+from qa.text.sentences import split_sentences
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
@@ -303,7 +301,7 @@ def coverage(claim: str, evidence: str) -> float:
 class Verifier:
     """Checks claims against the pipeline's index (or against given passages)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Searchable) -> None:
         self.pipeline = pipeline
         self._articles: dict[tuple[str, str], _ArticleText] = {}
         self._lock = threading.Lock()
@@ -324,11 +322,10 @@ class Verifier:
         text = text[:MAX_TEXT_CHARS]
         question = question.strip() if question and question.strip() else None
         self.pipeline.index.check_compatible()
-        snapshot = self.pipeline.retriever.snapshot()
-        composer = ExtractiveComposer(self.pipeline.index, snapshot.keyword)
+        composer = SentenceCandidates(self.pipeline.index)
         return Verification(text, question, [self._check(s, question, composer, passages) for s in answer_sentences(text)])
 
-    def _check(self, sentence: str, question: str | None, composer: ExtractiveComposer,
+    def _check(self, sentence: str, question: str | None, composer: SentenceCandidates,
                passages: Sequence[Document] | None) -> SentenceCheck:
         # A bare short answer ("10亿美元。") only means something together with its question.
         query = f"{question} {sentence}" if question and len(_content_chars(sentence)) < 12 else sentence

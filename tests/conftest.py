@@ -21,7 +21,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import pytest  # noqa: E402
 
-from qa.embeddings import load_embeddings  # noqa: E402
+from qa.models.embeddings import load_embeddings  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from qa.answer import (
+from qa.answering.composer import (
     NEIGHBOUR_MARGIN,
-    _Candidate,
     completes_question,
     completing_neighbours,
     context_sentences,
-    expected_answer_type,
-    has_answer_type,
     missing_entities,
-    question_characters,
     refers_back,
 )
-from qa.keywords import KeywordIndex
+from qa.retrieval.sentences import SentenceCandidate as _Candidate
+from qa.text.quantities import expected_answer_type, has_answer_type
+from qa.text.tokens import question_characters
+from qa.retrieval.keywords import KeywordIndex
 
 
 @pytest.mark.parametrize(

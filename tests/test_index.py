@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.embeddings import SentenceTransformerEmbeddings
+from qa.models.embeddings import SentenceTransformerEmbeddings
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index import COSINE, RECORD_DIM, ArticleIndex
+from qa.store.manifest import COSINE, RECORD_DIM
+from qa.store.store import ArticleIndex
 from qa.pipeline import Pipeline
 from qa.settings import Settings
 

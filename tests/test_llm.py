@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from qa.answer import Answer
-from qa.llm import GeneratedAnswer, build_messages, check_citations
+from qa.answering.answer import Answer
+from qa.answering.llm import GeneratedAnswer, build_messages, check_citations
 from qa.pipeline import Pipeline
 
 QUESTION = "哈薩克斯坦與巴基斯坦把雙邊貿易額的目標定為多少？"

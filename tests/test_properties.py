@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from qa.articles import Article, decode_text, parse_article
-from qa.chunking import chunk_article, split_sentences
+from qa.extraction.chunks import chunk_article
+from qa.text.sentences import split_sentences
 from qa.errors import ArticleError
 
 # Characters the splitter treats specially, mixed with CJK, Latin and whitespace.

@@ -14,7 +14,9 @@ from qa.articles import load_articles
 from qa.cli import cli
 from qa.errors import QAError
 from qa.pipeline import Pipeline
-from qa.quotes import ALIASES_FILE, Aliases, Quote, SpeakerDirectory, extract_quotes, parse_who_question
+from qa.extraction.quotes import Quote, extract_quotes
+from qa.quotes.speakers import ALIASES_FILE, Aliases, SpeakerDirectory
+from qa.text.question import parse_who_question
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,11 +292,11 @@ Tokayev said: "Kazakhstan is the largest economy in Central Asia."
 def test_quotes_tab_renders_article_text_as_text(seed_pipeline: Pipeline) -> None:
     from dataclasses import replace
 
-    from qa import ui
+    from qa.ui import app as ui, render
 
     ui.build_app(seed_pipeline)  # the tab builds inside the real page
     q = seed_pipeline.quotes(speaker="米尔济约耶夫")[0]
-    page = ui.quotes_html(seed_pipeline, [replace(q, speaker="<b>x</b>", title="<script>alert(1)</script>")])
+    page = render.quotes_html(seed_pipeline, [replace(q, speaker="<b>x</b>", title="<script>alert(1)</script>")])
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x" in page
     assert f"<mark>{q.text}</mark>" in page  # the quote highlighted inside its source paragraph
-    assert "米尔济约耶夫" in ui.speakers_html(seed_pipeline.speakers())
+    assert "米尔济约耶夫" in render.speakers_html(seed_pipeline.speakers())

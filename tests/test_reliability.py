@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from qa.articles import MAX_ARTICLE_BYTES, article_paths, decode_text, load_article, load_articles
 from qa.cli import cli
 from qa.errors import ArticleError, IndexMismatchError, QAError
-from qa.index import build_index
+from qa.pipeline import build_index
 from qa.pipeline import MAX_QUESTION_CHARS, Pipeline
 from qa.settings import Settings
 

@@ -1,7 +1,9 @@
 import datetime as dt
 
-from qa.keywords import KeywordIndex, normalize, tokenize
-from qa.retrieval import RRF_K, reciprocal_rank_fusion
+from qa.retrieval.keywords import KeywordIndex
+from qa.text.normalise import normalize
+from qa.text.tokens import tokenize
+from qa.retrieval.fusion import RRF_K, reciprocal_rank_fusion
 
 
 def test_rrf_by_hand() -> None:
@@ -59,7 +61,7 @@ def test_exact_dense_restores_a_keyword_hit_the_vector_search_left_out(seed_pipe
 
 
 def retriever_filters():  # type: ignore[no-untyped-def]
-    from qa.retrieval import Filters
+    from qa.retrieval.filters import Filters
 
     return Filters(None, None, None)
 
@@ -70,7 +72,7 @@ def test_keyword_matrices_are_exactly_bm25s_own() -> None:
     import bm25s
     import numpy as np
 
-    from qa.keywords import Tokens
+    from qa.retrieval.keywords import Tokens
 
     texts = ["双边贸易额提升至10亿美元，双边贸易额稳定增长", "人均GDP达到1.5万美元", "。", "贸易额 贸易额 贸易额",
              "哈萨克斯坦与巴基斯坦的贸易额目标是10亿美元", "InDrive在巴基斯坦出租车市场的份额达到60%", ""] * 7

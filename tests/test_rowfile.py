@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from qa.rowfile import RowFile
+from qa.models.rowfile import RowFile
 
 
 def _rss_mb() -> int:

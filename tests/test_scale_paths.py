@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import qa.index
+import qa.indexing.changed
+import qa.store.sentence_file
 from qa.pipeline import Pipeline
-from qa.retrieval import HybridRetriever, _Snapshot
+from qa.retrieval.retriever import HybridRetriever
+from qa.retrieval.snapshot import KeywordSnapshot
 from qa.settings import Settings
 
 QUESTIONS = ["InDrive在巴基斯坦出租车市场的份额", "哈萨克斯坦与巴基斯坦的贸易额目标", "What share of the taxi market does InDrive hold?"]
@@ -75,8 +77,8 @@ def test_noop_index_does_not_read_unchanged_files_but_sees_every_change(fresh_se
     pipeline = Pipeline(fresh_settings, embeddings)
     pipeline.build()
     reads: list[str] = []
-    real = qa.index.load_article
-    monkeypatch.setattr(qa.index, "load_article", lambda path: reads.append(path.name) or real(path))
+    real = qa.indexing.changed.load_article
+    monkeypatch.setattr(qa.indexing.changed, "load_article", lambda path: reads.append(path.name) or real(path))
     report = pipeline.build()
     assert reads == [] and len(report.unchanged) == 2 and report.chunks_written == 0
 
@@ -115,7 +117,7 @@ def test_noop_index_repairs_a_damaged_article_from_its_file(fresh_settings: Sett
     report = pipeline.build()
     assert report.updated == [victim] and report.chunks_written == record.n_chunks
     assert pipeline.index.check() == []
-    assert isinstance(_Snapshot(pipeline.index).keyword.idf("贸易额"), float)
+    assert isinstance(KeywordSnapshot(pipeline.index).keyword.idf("贸易额"), float)
 
 
 def _chroma_rows(index, ids):  # type: ignore[no-untyped-def]
@@ -229,7 +231,7 @@ def _from_scratch(pipeline: Pipeline, settings: Settings, embeddings) -> tuple[o
     (settings.vectorstore_dir / f"{prefix}_keyword.json").unlink()
     (settings.vectorstore_dir / f"{prefix}_sentences.json").unlink()
     index = Pipeline(settings, embeddings).index
-    snap = _Snapshot(index)
+    snap = KeywordSnapshot(index)
     assert not snap.loaded and snap.tokenized == len(snap.ids), "built from scratch: every chunk tokenized"
     assert index.warm_sentence_file()
     assert index.sentences_read == sum(r.n_sentences for r in index.records().values())
@@ -271,21 +273,21 @@ def test_incremental_derived_files_equal_a_build_from_scratch(change: str, fresh
 @pytest.mark.slow
 def test_incremental_update_reads_and_tokenizes_only_the_new_article(fresh_settings: Settings, embeddings,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import qa.keywords
+    import qa.text.tokens
 
     pipeline = Pipeline(fresh_settings, embeddings)
     pipeline.build()
     tokenized: list[str] = []
-    real = qa.keywords._tokenize
-    monkeypatch.setattr(qa.keywords, "_tokenize", lambda text: tokenized.append(text) or real(text))
+    real = qa.text.tokens._tokenize
+    monkeypatch.setattr(qa.text.tokens, "_tokenize", lambda text: tokenized.append(text) or real(text))
     sentence_reads: list[int] = []
-    real_write = qa.index.SentenceFile.write.__func__  # type: ignore[attr-defined]
+    real_write = qa.store.sentence_file.SentenceFile.write.__func__  # type: ignore[attr-defined]
 
     def write(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
         sentence_reads.append(real_write(cls, *args, **kwargs))
         return sentence_reads[-1]
 
-    monkeypatch.setattr(qa.index.SentenceFile, "write", classmethod(write))
+    monkeypatch.setattr(qa.store.sentence_file.SentenceFile, "write", classmethod(write))
     (fresh_settings.articles_dir / "panda.txt").write_text(EXTRA["panda.txt"], encoding="utf-8")
     assert pipeline.build().added == ["panda.txt"]
     record = pipeline.index.records()["panda.txt"]

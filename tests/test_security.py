@@ -75,7 +75,7 @@ def test_qa_serve_refuses_public_address_without_auth(tmp_path) -> None:  # type
 def test_authenticated_page_rejects_clients_without_credentials(seed_pipeline: Pipeline, embeddings) -> None:  # type: ignore[no-untyped-def]
     from gradio_client import Client
 
-    from qa.ui import serve
+    from qa.ui.app import serve
 
     settings = seed_pipeline.settings.model_copy(update={"auth": SecretStr("alice:correct horse")})
     pipeline = Pipeline(settings, embeddings)  # same (read-only) seed index, page with a password

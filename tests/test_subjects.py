@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qa.articles import load_article
-from qa.quotes import extract_quotes
-from qa.subjects import (
+from qa.extraction.quotes import extract_quotes
+from qa.text.countries import (
     article_subjects,
     bilateral,
     gazetteer,

@@ -27,7 +27,7 @@ NEW_ARTICLE = (
 def app_env(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[tuple[object, Pipeline, Path]]:  # type: ignore[no-untyped-def]
     from gradio_client import Client
 
-    from qa.ui import serve
+    from qa.ui.app import serve
 
     root = tmp_path_factory.mktemp("ui_api")
     shutil.copytree(SEEDS, root / "articles")

@@ -1,1 +1,1 @@
-"""Answering: the extractive reader (and, after the house refactor, the composer)."""
+"""Answering: `Answer` / `Citation`, the extractive composer, the reader, who-questions, optional LLM answers, the chain."""

@@ -1,1 +1,1 @@
-"""Pure extractors over an article's text (statements and their speakers), called at index time."""
+"""Pure extractors over one `Article`: chunks, quotes and statements with their speakers (they know nothing of the store)."""

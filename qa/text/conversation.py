@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.answer import is_chinese
+from qa.text.normalise import is_chinese
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def answer_focus(question: str, query: str) -> str:
     """
     if query == question:
         return question
-    from qa.keywords import tokenize
+    from qa.text.tokens import tokenize
 
     topic = [t for t in tokenize(question)
              if t not in _GENERIC and not _PRONOUN_ZH.fullmatch(t) and (len(t) > 1 or is_chinese(t))]

@@ -1,6 +1,6 @@
 """`qa eval` and `qa verify`: the command-line side of qa/evaluation.py and qa/verification.py.
 
-Registered on the main `cli` group in qa/cli.py; thin like the rest of the CLI.
+Registered on the main `cli` group in qa/cli/commands.py; thin like the rest of the CLI.
 """
 
 from __future__ import annotations

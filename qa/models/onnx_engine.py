@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from qa import bundled_model as bm
-from qa.rowfile import RowFile
+from qa.models import bundled_model as bm
+from qa.models.query_cache import QueryCache
+from qa.models.rowfile import RowFile
 
 # Bump when the export or quantisation changes: existing graphs then rebuild.
 ONNX_FORMAT_VERSION = 3
@@ -322,8 +323,6 @@ class OnnxE5Embeddings(Embeddings):
             if self._session is None:
                 import onnxruntime as ort
 
-                from qa.embeddings import _QueryCache
-
                 self.path = materialize_onnx(self.cache_dir, self.variant)
                 model_dir = bm._model_dir(self.cache_dir)
                 tokenizer = EngineTokenizer(model_dir)
@@ -340,7 +339,7 @@ class OnnxE5Embeddings(Embeddings):
                 options.log_severity_level = 3
                 self._session = ort.InferenceSession(str(self.path / GRAPH_FILE), options,
                                                      providers=["CPUExecutionProvider"])
-                self._cache = _QueryCache()
+                self._cache = QueryCache()
             return self._session
 
     # -- LangChain API

@@ -1,4 +1,4 @@
-"""Which countries a question and an answer sentence are about.
+"""Which countries a question and an answer sentence are about (CLDR names via Babel, 我国 / 两国 resolved per article).
 
 Press releases about bilateral visits say the same kind of thing about several countries
 ("去年我国经济增长了6.5%" in a Kazakh president's speech in Pakistan). The embedding of
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from qa.keywords import normalize
+from qa.text.normalise import normalize
 
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"}
 """CLDR territory codes that are unions, organisations or pseudo-regions, not countries."""
@@ -91,7 +91,7 @@ class Gazetteer:
 @lru_cache(maxsize=4096)
 def _word_interiors(text: str) -> frozenset[int]:
     """Offsets that fall strictly inside a jieba word of `text` (not at its start)."""
-    from qa.keywords import _jieba
+    from qa.text.tokens import jieba_ready as _jieba
 
     inside: set[int] = set()
     for _, start, end in _jieba().tokenize(text):

@@ -1,4 +1,4 @@
-"""`qa` command line. Thin: every command calls the same functions the tests call.
+"""The `qa` commands: one click command per task, thin over `qa.pipeline.Pipeline`.
 
 Errors from the package (`QAError`) become one line on stderr and exit status 1, here and
 nowhere else.
@@ -183,7 +183,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, auth: str | None, insecure_no_auth: bool) -> None:
     """Start the chat page (builds the index first if there is none)."""
-    from qa.ui import launch
+    from qa.ui.app import launch
 
     if host:
         settings = settings.model_copy(update={"host": host})
@@ -198,7 +198,7 @@ def serve(settings: Settings, host: str | None, port: int | None, auth: str | No
     launch(settings)
 
 
-from qa.cli_checks import eval_command, verify_command  # noqa: E402  (qa eval, qa verify)
+from qa.cli.checks import eval_command, verify_command  # noqa: E402  (qa eval, qa verify)
 
 cli.add_command(eval_command)
 cli.add_command(verify_command)
@@ -266,7 +266,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 @click.pass_obj
 def models(settings: Settings, verify: bool, as_json: bool) -> None:
     """Which embedding model and engine are in use, where their files are, and their state."""
-    from qa.embeddings import describe_embedder
+    from qa.models.embeddings import describe_embedder
 
     state = describe_embedder(settings, verify=verify)
     if as_json:

@@ -1,4 +1,4 @@
-"""`Article` → sentences → `Chunk`s, all carrying character offsets into `Article.text`.
+"""Sentence splitting: spans (offsets into the text) of Chinese and Latin sentences, quotations kept whole.
 
 Sentence boundaries follow Chinese news punctuation (。！？；… plus any closing quotes
 after them) and Latin punctuation (. ! ? followed by space). A terminator inside a short
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from qa.articles import Article
 
 SHORT_QUOTE_CHARS = 60
 """A quotation up to this long is never split (e.g. 他说：“好。我同意。”)."""
@@ -32,18 +30,6 @@ _WORD_BEFORE = re.compile(r"([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)$")
 class Span:
     start: int
     end: int
-
-
-@dataclass(frozen=True)
-class Chunk:
-    id: str
-    article_id: str
-    index: int
-    start: int
-    end: int
-    text: str
-    sentences: tuple[Span, ...]
-    """Sentence spans inside this chunk, as offsets into the article text."""
 
 
 def _quote_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -173,39 +159,3 @@ def split_sentences(text: str, max_chars: int | None = None) -> list[Span]:
                 spans.append(trimmed)
         pos = line_end + 1
     return spans
-
-
-def chunk_article(article: Article, chunk_size: int = 300, overlap: int = 1) -> list[Chunk]:
-    """Pack whole sentences into chunks of at most `chunk_size` characters (a sentence is
-    never cut unless it alone is longer), repeating `overlap` sentences between neighbours."""
-    text = article.text
-    sentences = split_sentences(text, max_chars=chunk_size)
-    chunks: list[Chunk] = []
-    i = 0
-    while i < len(sentences):
-        j = i + 1
-        while j < len(sentences) and sentences[j].end - sentences[i].start <= chunk_size:
-            j += 1
-        start, end = sentences[i].start, sentences[j - 1].end
-        index = len(chunks)
-        chunks.append(
-            Chunk(
-                id=chunk_id(article, index),
-                article_id=article.id,
-                index=index,
-                start=start,
-                end=end,
-                text=text[start:end],
-                sentences=tuple(sentences[i:j]),
-            )
-        )
-        if j >= len(sentences):
-            break
-        i = max(i + 1, j - overlap)
-    return chunks
-
-
-def chunk_id(article: Article, index: int) -> str:
-    """Stable across runs for the same content; a changed article gets new ids, which lets an
-    interrupted re-index leave the previous chunks intact (see index.py)."""
-    return f"{article.id}#{article.content_hash[:12]}#{index}"

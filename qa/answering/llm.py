@@ -25,11 +25,11 @@ from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from qa.answer import Answer, Citation
-from qa.chunking import split_sentences
+from qa.answering.answer import Answer, Citation
 from qa.errors import QAError
-from qa.keywords import tokenize
 from qa.settings import Settings
+from qa.text.sentences import split_sentences
+from qa.text.tokens import tokenize
 
 if TYPE_CHECKING:
     from qa.verification import Verifier

@@ -1,0 +1,65 @@
+"""What an answer is: `Answer` with numbered `Citation`s, and the refusal text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.documents import Document
+
+from qa.text.normalise import is_chinese
+
+REFUSAL_ZH = "文章中没有找到这个问题的答案。"
+REFUSAL_EN = "The articles do not contain an answer to this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    date: str
+    chunk_id: str
+    chunk_start: int
+    chunk_end: int
+    chunk_text: str
+    sentence_start: int
+    sentence_end: int
+    sentence: str
+    score: float
+    source_file: str = ""
+
+    @property
+    def sentence_in_chunk(self) -> tuple[int, int]:
+        """The supporting sentence's offsets inside `chunk_text` (for highlighting)."""
+        return self.sentence_start - self.chunk_start, self.sentence_end - self.chunk_start
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    passages: list[Document] = field(default_factory=list)
+    """Every retrieved chunk, cited or not (for display and evaluation)."""
+    evidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "evidence": round(self.evidence, 4),
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [
+                {"chunk_id": d.metadata["chunk_id"], "article_id": d.metadata["article_id"], "title": d.metadata["title"],
+                 "date": d.metadata["date"], "start": d.metadata["start"], "end": d.metadata["end"],
+                 "text": d.page_content, "rank": d.metadata["rank"]}
+                for d in self.passages
+            ],
+        }
+
+
+def refusal_text(question: str) -> str:
+    return REFUSAL_ZH if is_chinese(question) else REFUSAL_EN

@@ -1,0 +1,1 @@
+"""Keeping the store in step with a folder of articles: changed files, extraction, embedding, writing, repair."""

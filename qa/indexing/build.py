@@ -1,0 +1,79 @@
+"""`qa index`: the articles folder → the store, then the vector-index repair and the derived files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from langchain_core.embeddings import Embeddings
+
+from qa.indexing.changed import load_changed_articles
+from qa.indexing.update import IndexReport, update_index
+from qa.settings import Settings
+from qa.store.client import client_for_rebuild
+from qa.store.records import RecordsAt
+from qa.store.store import ArticleIndex
+
+log = logging.getLogger(__name__)
+
+DerivedFile = Callable[[ArticleIndex, RecordsAt], bool]
+"""Builds a file derived from the store unless a current one exists; True if it wrote one."""
+
+
+def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = False,
+                progress: Callable[[int, int], None] | None = None, index: ArticleIndex | None = None,
+                derived: Sequence[DerivedFile] = ()) -> IndexReport:
+    """`qa index`: load the articles folder and bring the index up to date.
+
+    `index`: an open index to update (so its readers see the write at once); a rebuild always opens
+    a fresh one, since the old store may be unreadable. `derived`: builders of files derived from the
+    store that readers need at once (the retriever's keyword snapshot, passed in by `qa.pipeline`:
+    this layer does not know the retriever); the sentence file is built here."""
+    if rebuild or index is None:
+        index = ArticleIndex(settings, embeddings, client=client_for_rebuild(settings) if rebuild else None)
+    if rebuild:
+        index.reset()
+    records = index.records() if index.exists() else {}
+    if records and not index.has_quotes():
+        # The quotes collection is gone (an index from before quotes, or a damaged store): no record's
+        # quotes are current, so every file is read and its quotes backfilled.
+        records = {rid: replace(rec, quotes_extractor=0) for rid, rec in records.items()}
+    loaded = load_changed_articles(settings.articles_dir, records)
+    report = update_index(index, loaded.articles, problems=loaded.problems, progress=progress, records=records)
+    report.vectors_repaired = repair_vector_index(index, report)
+    # Derived files of the new state, saved next to the store: otherwise the first question after a
+    # start tokenizes every chunk (~15 s at 10k chunks). A no-op finds them current.
+    started = time.perf_counter()
+    records_now = RecordsAt(index)
+    warmed = False
+    for build in derived:
+        warmed = build(index, records_now) or warmed
+    try:
+        # Re-embedded articles' rows are read again (a repaired article keeps its id and version).
+        warmed = index.warm_sentence_file(refresh=set(report.added) | set(report.updated), records=records_now) or warmed
+    except OSError as exc:
+        log.warning("could not write the sentence file next to the store (%s); readers use the collection", exc)
+    if warmed:
+        report.seconds += time.perf_counter() - started
+    # Reported with the problems, but not passed to update(): a copy's old record must go.
+    report.problems.extend(loaded.duplicates)
+    return report
+
+
+def repair_vector_index(index: ArticleIndex, report: IndexReport) -> int:
+    """Re-add the vectors of stored chunks Chroma's vector index does not return: the first chunks of
+    the articles this run wrote, and those the last `qa index --check` found. Returns how many."""
+    written = [*report.added, *report.updated]
+    noted = index.noted_unfound() if index.exists() else []
+    if not written and not noted:
+        return 0
+    records = index.records(written) if written else {}
+    candidates = [f"{rid}#{records[rid].version}#0" for rid in written if rid in records] + noted
+    unfound = index.unfound_chunks(candidates)
+    repaired = index.repair_vectors(unfound)
+    if repaired:
+        log.warning("re-added %d chunk vector(s) the vector index did not return", repaired)
+    index.note_unfound(index.unfound_chunks(unfound) if unfound else [])
+    return repaired

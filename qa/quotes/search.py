@@ -1,0 +1,99 @@
+"""Quote search: live quotes with canonical speakers, found by person, date and meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+
+from qa.errors import QAError
+from qa.extraction.quotes import Quote
+from qa.quotes.speakers import Aliases, Speaker, SpeakerDirectory, aggregate_speakers
+from qa.store.quote_records import quote_from
+from qa.store.store import ArticleIndex
+
+
+def load_quotes(index: ArticleIndex) -> list[Quote]:
+    """Every live quote (its article record points at its version), speaker = raw speaker."""
+    if not index.exists() or not index.has_quotes():
+        return []
+    records = index.records()
+    got = index.collection("quotes").get(include=["metadatas", "documents"])
+    out = []
+    for qid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+        meta = dict(meta or {})
+        rec = records.get(str(meta.get("article_id")))
+        if rec is None or rec.version != meta.get("version"):
+            continue
+        out.append(quote_from(qid, str(doc), meta))
+    out.sort(key=lambda q: (q.date, q.article_id, q.start))
+    return out
+
+
+
+class QuoteBook:
+    """The read side: live quotes with canonical speakers, searchable by person and meaning."""
+
+    def __init__(self, index: ArticleIndex, aliases: Aliases) -> None:
+        self.index = index
+        raw = load_quotes(index)
+        counts = Counter(q.raw_speaker for q in raw)
+        self.directory = SpeakerDirectory(dict(counts), aliases)
+        self.all = [replace(q, speaker=self.directory.canonical(q.raw_speaker) or q.raw_speaker) for q in raw]
+        self.by_id = {q.id: q for q in self.all}
+
+    def speakers(self) -> list[Speaker]:
+        return aggregate_speakers(self.all, self.directory)
+
+    def search(self, speaker: str | None = None, query: str | None = None, since: dt.date | None = None,
+               until: dt.date | None = None, limit: int = 20) -> list[Quote]:
+        pool = self.all
+        if speaker:
+            canonical = self.directory.resolve(speaker)
+            if canonical is None:
+                known = ", ".join(s.name for s in self.speakers()[:8])
+                raise QAError(f"no speaker called {speaker!r}; run `qa speakers` to list them (e.g. {known})")
+            pool = [q for q in pool if q.speaker == canonical]
+        if since:
+            pool = [q for q in pool if q.date and q.date >= since.isoformat()]
+        if until:
+            pool = [q for q in pool if q.date and q.date <= until.isoformat()]
+        if not query or not query.strip():
+            return pool[:limit] if limit else pool
+        allowed = {q.id for q in pool}
+        if not allowed:
+            return []
+        vector = self.index.embeddings.embed_query(query.strip())
+        got = self.index.collection("quotes").query(query_embeddings=[vector], n_results=min(len(self.all), max(limit * 5, 50)) or 1,
+                                                    include=["distances"])
+        scored = []
+        for qid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0]):
+            if qid in allowed:
+                scored.append(replace(self.by_id[qid], score=round(1.0 - float(dist), 4)))
+        if len(scored) < min(limit, len(allowed)):  # the nearest-neighbour cut missed some: score the rest
+            seen = {q.id for q in scored}
+            rest = [qid for qid in allowed if qid not in seen]
+            rec = self.index.collection("quotes").get(ids=rest, include=["embeddings"])
+            q = np.asarray(vector, dtype=np.float32)
+            for qid, emb in zip(rec["ids"], rec["embeddings"] if rec["embeddings"] is not None else []):
+                scored.append(replace(self.by_id[qid], score=round(float(np.asarray(emb, dtype=np.float32) @ q), 4)))
+        scored.sort(key=lambda q: -(q.score or 0.0))
+        return scored[:limit] if limit else scored
+
+
+
+def paragraph_text(index: ArticleIndex, quote: Quote) -> str:
+    """The quote's paragraph, rebuilt from the stored sentences (the index never needs the files)."""
+    rec = index.records().get(quote.article_id)
+    got = index.article_sentences(rec) if rec else {"documents": [], "metadatas": []}
+    buf = [" "] * (quote.para_end - quote.para_start)
+    for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
+        s, e = int(meta["start"]), int(meta["end"])
+        for i in range(max(s, quote.para_start), min(e, quote.para_end)):
+            buf[i - quote.para_start] = str(doc)[i - s]
+    # Quote text is authoritative for its own span (sentences are trimmed of whitespace only).
+    for i, ch in enumerate(quote.text):
+        buf[quote.start - quote.para_start + i] = ch
+    return "".join(buf)

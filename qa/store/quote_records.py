@@ -1,0 +1,57 @@
+"""Quote records: how an extracted `Quote` is stored in the quotes collection and read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chromadb
+
+from qa.extraction.quotes import QUOTES_EXTRACTOR, Quote
+from qa.store.manifest import COSINE
+
+
+def quote_metadata(q: Quote, version: str, date_int: int) -> dict[str, Any]:
+    return {
+        "article_id": q.article_id, "version": version, "date": q.date, "date_int": date_int, "title": q.title,
+        "start": q.start, "end": q.end, "para_start": q.para_start, "para_end": q.para_end, "mention": q.mention,
+        "raw_speaker": q.raw_speaker, "verb": q.verb, "kind": q.kind, "extractor": QUOTES_EXTRACTOR,
+    }
+
+
+def quote_record_id(article_id: str, version: str, n: int) -> str:
+    return f"{article_id}#{version}#q{n}"
+
+
+
+def quotes_collection(index: Any) -> chromadb.Collection:
+    """The quotes collection of `index` (an `ArticleIndex`), created when missing."""
+    return index.client.get_or_create_collection(
+        name=index.names["quotes"], configuration=COSINE, metadata={"extractor": QUOTES_EXTRACTOR}, embedding_function=None  # type: ignore[arg-type]
+    )
+
+
+
+def quote_from(qid: str, text: str, meta: dict[str, Any], score: float | None = None) -> Quote:
+    return Quote(id=qid, article_id=str(meta["article_id"]), date=str(meta.get("date", "")), speaker=str(meta["raw_speaker"]),
+                 mention=str(meta.get("mention", "")), verb=str(meta.get("verb", "")), text=text, kind=str(meta.get("kind", "")),
+                 start=int(meta["start"]), end=int(meta["end"]), raw_speaker=str(meta["raw_speaker"]),
+                 para_start=int(meta.get("para_start", meta["start"])), para_end=int(meta.get("para_end", meta["end"])),
+                 title=str(meta.get("title", "")), score=score)
+
+
+
+
+class QuoteRecords:
+    """Mixin of `ArticleIndex`: reading quote records."""
+
+    def has_quotes(self) -> bool:
+        """Is there a quotes collection (an index from before quotes has none)?"""
+        return self.names["quotes"] in self._existing()
+
+    def quote_spans(self, article_id: str, version: str) -> list[tuple[int, int, str]]:
+        """(start, end, raw speaker) of every quote of one article version."""
+        if not self.has_quotes():
+            return []
+        got = self.collection("quotes").get(
+            where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["metadatas"])
+        return [(int(m["start"]), int(m["end"]), str(m["raw_speaker"])) for m in got["metadatas"] or []]

@@ -1,0 +1,237 @@
+"""The page's HTML, built from answers, articles, quotes and checks with every outside string escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.articles import load_article
+from qa.errors import QAError
+from qa.pipeline import Pipeline
+from qa.quotes.search import paragraph_text
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_esc = html.escape
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+def _show(text: str) -> str:
+    """Escaped text for a pre-wrap block; runs of blank lines (common in scraped news) shown as one."""
+    return _esc(_BLANK_LINES.sub("\n\n", text))
+
+
+def _citation_key(turn: int, n: int) -> str:
+    return f"t{turn}-{n}"
+
+
+def _passage_html(c: dict[str, Any]) -> str:
+    text = c["chunk_text"]
+    a, b = c["sentence_start"] - c["chunk_start"], c["sentence_end"] - c["chunk_start"]
+    return f"{_show(text[:a])}<mark class='qa-hit'>{_show(text[a:b])}</mark>{_show(text[b:])}"
+
+
+def citation_detail_html(c: dict[str, Any]) -> str:
+    """One cited passage: title, date, file, the passage with its supporting sentence marked."""
+    return (
+        f"<div class='qa-detail-head'><span class='qa-n'>[{int(c['n'])}]</span> <b class='qa-title'>{_esc(c['title'])}</b></div>"
+        f"<div class='qa-meta'>{_esc(c['date'] or 'undated')} · <code>{_esc(c['article_id'])}</code>"
+        f" · chars {int(c['chunk_start'])}–{int(c['chunk_end'])}</div>"
+        f"<blockquote class='qa-passage'>{_passage_html(c)}</blockquote>"
+        f"<button type='button' class='qa-open' data-article='{_esc(c['article_id'])}' "
+        f"data-start='{int(c['sentence_start'])}' data-end='{int(c['sentence_end'])}'>Open the whole article</button>"
+    )
+
+
+def answer_html(answer: dict[str, Any], turn: int) -> str:
+    """The answer text with each [n] turned into a marker button, then its source cards."""
+    cited = {int(c["n"]) for c in answer.get("citations", [])}
+
+    def marker(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in cited:
+            return m.group(0)
+        return f"<button type='button' class='qa-cite' data-cite='{_citation_key(turn, n)}' title='Show source {n}'>[{n}]</button>"
+
+    body = _MARKER.sub(marker, _esc(answer.get("answer", "")))
+    cls = "qa-answer qa-refused" if answer.get("refused") else "qa-answer"
+    parts = [f"<div class='{cls}'>{body}</div>"]
+    if answer.get("citations"):
+        parts.append("<div class='qa-cards'>")
+        for c in answer["citations"]:
+            key = _citation_key(turn, int(c["n"]))
+            parts.append(
+                f"<button type='button' class='qa-card' data-cite='{key}'><span class='qa-n'>[{int(c['n'])}]</span> "
+                f"{_esc(c['title'])} <span class='qa-meta'>{_esc(c['date'] or 'undated')}</span></button>"
+                f"<template data-detail='{key}'>{citation_detail_html(c)}</template>"
+            )
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def conversation_html(turns: Sequence[dict[str, Any]]) -> str:
+    """The whole chat: turns on the left, the source reader on the right (stacked on phones)."""
+    if not turns:
+        conv = (
+            "<div class='qa-empty'>Ask a question about the articles — in Chinese or English. "
+            "Follow-up questions (“他还说了什么？”, “and what about trade?”) use the conversation. "
+            "Click a [n] marker to read its source.</div>"
+        )
+    else:
+        items = []
+        for i, t in enumerate(turns):
+            items.append(f"<div class='qa-msg qa-user'><div class='qa-bubble'>{_esc(t['question'])}</div></div>")
+            if t.get("pending"):
+                inner = f"<div class='qa-answer qa-pending'>{_esc(t.get('partial', ''))}…</div>"
+            elif t.get("error"):
+                inner = f"<div class='qa-answer qa-error'>{_esc(t['error'])}</div>"
+            else:
+                inner = answer_html(t["answer"], i)
+            if t.get("query") and t["query"] != t["question"]:
+                inner += f"<div class='qa-query'>searched for: {_esc(t['query'])}</div>"
+            items.append(f"<div class='qa-msg qa-bot'><div class='qa-bubble'>{inner}</div></div>")
+        conv = "".join(items)
+    reader = "<div class='qa-empty'>Sources appear here.</div>"
+    last = turns[-1] if turns else None
+    if last and last.get("answer") and last["answer"].get("citations"):
+        reader = citation_detail_html(last["answer"]["citations"][0])
+    return (
+        "<div class='qa-layout'>"
+        f"<section class='qa-conv' aria-label='Conversation'>{conv}</section>"
+        f"<aside class='qa-reader' aria-label='Source'><div class='qa-reader-cite'>{reader}</div>"
+        "<div class='qa-reader-article'></div></aside></div>"
+    )
+
+
+def article_html(pipeline: Pipeline, article_id: str, start: int = -1, end: int = -1) -> str:
+    """A whole indexed article, escaped, with characters [start, end) marked (if given)."""
+    record = pipeline.index.records().get(str(article_id))
+    if record is None:  # only indexed articles can be opened; the id never becomes a path on its own
+        return f"<div class='qa-error'>No indexed article named {_esc(str(article_id))}.</div>"
+    try:
+        article = load_article(Path(record.path))
+    except QAError as exc:
+        return f"<div class='qa-error'>{_esc(str(exc))}</div>"
+    text = article.text
+    note = ""
+    if article.content_hash != record.content_hash:
+        note = "<div class='qa-error'>The file has changed since it was indexed; re-index to refresh the highlight.</div>"
+        start = end = -1
+    if 0 <= start < end <= len(text):
+        body = f"{_show(text[:start])}<mark class='qa-hit' id='qa-article-hit'>{_show(text[start:end])}</mark>{_show(text[end:])}"
+    else:
+        body = _show(text)
+    return (
+        f"{note}<div class='qa-article-head'><b>{_esc(record.title)}</b><div class='qa-meta'>{_esc(record.date or 'undated')}"
+        f" · <code>{_esc(record.id)}</code></div></div><div class='qa-article-text'>{body}</div>"
+    )
+
+
+
+ARTICLES_SHOWN = 200
+"""Articles the page lists at once (newest first; the filter finds the others). An archive of 62,000
+articles listed whole made a 10 MB table and dropdown that every browser had to load."""
+
+
+def matching_records(records: dict[str, Any], query: str = "") -> list[Any]:
+    """Article records, newest first; with `query`, only those whose title, file name or date contains it."""
+    records = sorted(records.values(), key=lambda r: (r.date, r.id), reverse=True)
+    needle = (query or "").strip().casefold()
+    if needle:
+        records = [r for r in records if needle in r.title.casefold() or needle in r.id.casefold() or needle in (r.date or "")]
+    return records
+
+
+def articles_table_html(pipeline: Pipeline, query: str = "", limit: int = ARTICLES_SHOWN,
+                        every: dict[str, Any] | None = None) -> str:
+    """`every`: the records if the caller just read them (reading 62,000 takes seconds)."""
+    every = pipeline.index.records() if every is None else every
+    total = len(every)
+    if not total:
+        return "<div class='qa-empty'>No articles indexed yet.</div>"
+    records = matching_records(every, query)
+    if not records:
+        return f"<p>{total:,} articles indexed; none matches {_esc(query.strip())!s}.</p>"
+    rows = "".join(
+        f"<tr><td>{_esc(r.title)}</td><td>{_esc(r.date or '—')}</td><td>{r.n_chunks}</td><td><code>{_esc(r.id)}</code></td></tr>"
+        for r in records[:limit]
+    )
+    what = f"{len(records):,} match “{_esc(query.strip())}”" if query.strip() else ""
+    shown = f"showing the {limit:,} newest" if len(records) > limit else ""
+    note = "; ".join(x for x in (what, shown) if x)
+    return (
+        f"<p>{total:,} articles indexed{'; ' + note if note else ''}.</p><table class='qa-articles'><thead><tr><th>Title</th><th>Date</th>"
+        f"<th>Passages</th><th>File</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def upload_results_html(results: Sequence[Any]) -> str:
+    if not results:
+        return "<div class='qa-empty'>Choose .txt or .md files first.</div>"
+    items = "".join(
+        f"<li class='qa-up-{'ok' if r.ok else 'bad'}'><b>{_esc(Path(r.name).name)}</b>: {_esc(r.status)} — {_esc(r.message)}</li>"
+        for r in results
+    )
+    return f"<ul class='qa-uploads'>{items}</ul>"
+
+
+
+_VERIFY_COLOURS = {"supported": "#d9f2d9", "partly supported": "#fff3c4", "unsupported": "#eeeeee", "contradicted": "#ffd6d6"}
+
+
+def verification_html(result: Any) -> str:
+    """Each answer sentence coloured by its label, with contradictions side by side and the evidence."""
+    e = html.escape
+    parts = [f"<p class='qa-verify-score'><b>Score {result.score:.2f}</b> — "
+             + ", ".join(f"{n} {e(label)}" for label, n in result.counts.items() if n) + "</p>"]
+    for s in result.sentences:
+        block = [f"<div class='qa-verify-sentence' data-label='{e(s.label)}' style='background:{_VERIFY_COLOURS[s.label]};"
+                 f"border-radius:6px;padding:6px 10px;margin-bottom:8px'><b>[{e(s.label)}]</b> {e(s.sentence)}"]
+        if s.contradictions:
+            rows = "".join(f"<tr><td>{e(c.kind)}</td><td>{e(c.claim)}</td><td>{e(c.source)}</td></tr>" for c in s.contradictions)
+            block.append(f"<table class='qa-verify-conflicts'><tr><th></th><th>answer says</th><th>source says</th></tr>{rows}</table>")
+        if s.unmatched_numbers:
+            block.append(f"<div>Not found in the evidence: {e(', '.join(s.unmatched_numbers))}</div>")
+        for ev in s.evidence[:1] if s.label != "unsupported" else []:
+            who = f" · said by {e(ev.speaker)}" if ev.speaker else ""
+            block.append(f"<div class='qa-verify-evidence' style='margin-top:4px;font-size:90%'>Evidence: <code>{e(ev.article_id)}</code> · "
+                         f"{e(ev.date or 'undated')} · chars {ev.start}–{ev.end}{who}<br>{e(ev.sentence)}</div>")
+        block.append("</div>")
+        parts.append("".join(block))
+    return "\n".join(parts)
+
+
+
+def speakers_html(speakers: Sequence[Any]) -> str:
+    if not speakers:
+        return "<p class='qa-empty'>No quotes found in the indexed articles.</p>"
+    rows = "".join(
+        f"<tr><td><b>{html.escape(s.name)}</b><div class='qa-aliases'>{html.escape(', '.join(s.aliases))}</div></td>"
+        f"<td>{s.quote_count}</td><td>{len(s.articles)}</td>"
+        f"<td>{html.escape(s.first_date if s.first_date == s.last_date else f'{s.first_date} – {s.last_date}')}</td></tr>"
+        for s in speakers
+    )
+    return ("<table class='qa-table' id='qa-speakers-table'><thead><tr><th>Person</th><th>Quotes</th><th>Articles</th>"
+            f"<th>Dates</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def quotes_html(pipeline: Pipeline, quotes: Sequence[Any]) -> str:
+    """Results table; each row opens its source paragraph with the quote highlighted (all text escaped)."""
+    if not quotes:
+        return "<p class='qa-empty'>No matching quotes.</p>"
+    rows = []
+    for q in quotes:
+        para = paragraph_text(pipeline.index, q)
+        a, b = q.start - q.para_start, q.end - q.para_start
+        source = f"{html.escape(para[:a])}<mark>{html.escape(para[a:b])}</mark>{html.escape(para[b:])}"
+        score = f" · {q.score:.3f}" if q.score is not None else ""
+        rows.append(
+            f"<tr class='qa-quote-row'><td><b>{html.escape(q.speaker)}</b><div class='qa-aliases'>{html.escape(q.mention)}</div></td>"
+            f"<td><details><summary>{html.escape(q.text)}</summary><div class='qa-passage' style='white-space:pre-wrap'>{source}</div>"
+            f"</details></td><td>{html.escape(q.kind)}</td><td>{html.escape(q.title)}<div><code>{html.escape(q.article_id)}</code>"
+            f"</div></td><td>{html.escape(q.date or 'undated')}{html.escape(score)}</td></tr>"
+        )
+    return ("<table class='qa-table' id='qa-quotes-table'><thead><tr><th>Speaker</th><th>Quote (click for the source)</th>"
+            f"<th>Kind</th><th>Article</th><th>Date</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
