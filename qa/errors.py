@@ -1,5 +1,4 @@
-"""Domain exceptions. Library errors are translated into these, and the CLI and the page turn
-them into one clear message each, in one place."""
+"""Domain exceptions: library errors are translated into these, and the CLI and the page show each as one clear message."""
 
 from __future__ import annotations
 

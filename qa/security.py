@@ -1,4 +1,4 @@
-"""Who may open the chat page: the one place that decides (called by `qa.ui.serve`).
+"""Who may open the chat page: the one place that decides (called by `qa.ui.app.serve`).
 
 On a loopback address the page is private to this machine and needs no password. Anywhere
 else it must have a password (`qa serve --auth user:password` / ``QA_AUTH``), or the operator
