@@ -40,9 +40,15 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
         # The quotes collection is gone (an index from before quotes, or a damaged store): no record's
         # quotes are current, so every file is read and its quotes backfilled.
         records = {rid: replace(rec, quotes_extractor=0) for rid, rec in records.items()}
+    # First the chunks the last `qa index --check` found unreachable in the vector index, then the update,
+    # then the first chunks of the articles it wrote (a vector written under load can be unreachable).
+    repaired = repair_vector_index(index, index.noted_unfound() if records else [])
     loaded = load_changed_articles(settings.articles_dir, records)
     report = update_index(index, loaded.articles, problems=loaded.problems, progress=progress, records=records)
-    report.vectors_repaired = repair_vector_index(index, report)
+    written = [*report.added, *report.updated]
+    written_records = index.records(written) if written else {}
+    report.vectors_repaired = repaired + repair_vector_index(
+        index, [f"{rid}#{written_records[rid].version}#0" for rid in written if rid in written_records])
     # Derived files of the new state, saved next to the store: otherwise the first question after a
     # start tokenizes every chunk (~15 s at 10k chunks). A no-op finds them current.
     started = time.perf_counter()
@@ -62,16 +68,12 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     return report
 
 
-def repair_vector_index(index: ArticleIndex, report: IndexReport) -> int:
-    """Re-add the vectors of stored chunks Chroma's vector index does not return: the first chunks of
-    the articles this run wrote, and those the last `qa index --check` found. Returns how many."""
-    written = [*report.added, *report.updated]
-    noted = index.noted_unfound() if index.exists() else []
-    if not written and not noted:
+def repair_vector_index(index: ArticleIndex, chunk_ids: Sequence[str]) -> int:
+    """Re-add the vectors of those of `chunk_ids` that Chroma's vector index does not return; the ones
+    still unreachable afterwards are noted for the next run. Returns how many were re-added."""
+    if not chunk_ids:
         return 0
-    records = index.records(written) if written else {}
-    candidates = [f"{rid}#{records[rid].version}#0" for rid in written if rid in records] + noted
-    unfound = index.unfound_chunks(candidates)
+    unfound = index.unfound_chunks(chunk_ids)
     repaired = index.repair_vectors(unfound)
     if repaired:
         log.warning("re-added %d chunk vector(s) the vector index did not return", repaired)

@@ -42,7 +42,7 @@ class IndexReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged articles; {self.chunks_written} chunks and "
             f"{self.sentences_written} sentences embedded; {len(self.problems)} skipped; "
-            + (f"{self.vectors_repaired} chunk vectors re-added; " if self.vectors_repaired else "")
+            + (f"{self.vectors_repaired} chunk vector{'s' * (self.vectors_repaired != 1)} re-added; " if self.vectors_repaired else "")
             + f"{self.seconds:.1f} s"
         )
 
