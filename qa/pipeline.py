@@ -56,7 +56,7 @@ class Pipeline:
 
     def ask(self, question: str, **options: Any) -> Answer:
         """Answer `question` (options as for `extractive_answer`); with `settings.llm` a chat model writes it
-        from the same passages, its citations checked (qa/llm.py)."""
+        from the same passages, its citations checked (qa/answering/llm.py)."""
         answer = self.extractive_answer(question, **options)
         if not self.settings.llm:
             return answer

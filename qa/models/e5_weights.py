@@ -321,7 +321,7 @@ def _build_spm(f: _E5File) -> tuple[bytes, dict[str, Any]]:
     normaliser ("identity", no dummy prefix, no whitespace handling). The caller applies the
     engine's steps in Python first (`normalization` maps code points, then runs of spaces collapse,
     "▁" is prepended unless the text starts with a space, spaces become "▁"; see
-    `qa.onnx_engine.EngineTokenizer`), because SentencePiece's own whitespace handling differs
+    `qa.models.onnx_engine.EngineTokenizer`), because SentencePiece's own whitespace handling differs
     (it strips a leading and a trailing space, which the engine keeps). Every piece is NORMAL, as the
     engine matches "<s>", "</s>", "<pad>", "<mask>" in the text like any piece; only "<unk>" is
     UNKNOWN, which SentencePiece never matches in text. SentencePiece fuses a run of unknown

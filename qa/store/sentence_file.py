@@ -106,7 +106,7 @@ class SentenceFile:
         self.folder = folder
         # The sorted ids are binary-searched and the small fixed-width columns read in place (mapped);
         # the vectors and texts, the bulk, are read by row (a mapped file read at random grows RSS by
-        # read-ahead on every touch: see qa.rowfile).
+        # read-ahead on every touch: see qa.models.rowfile).
         self.ids = np.load(folder / "ids.npy", mmap_mode="r")
         self.vectors = RowFile.npy(folder / "vectors.npy")
         self.spans = np.load(folder / "spans.npy", mmap_mode="r")
