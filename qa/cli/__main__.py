@@ -1,0 +1,5 @@
+"""`python -m qa.cli`: the `qa` command."""
+
+from qa.cli import main
+
+main()
