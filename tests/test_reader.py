@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import bundled_model as bm
+from qa.models import bundled_model as bm
 from qa.answering.reader import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, OffsetTokenizer, Passage, Reader
-from qa.onnx_engine import EngineTokenizer
+from qa.models.onnx_engine import EngineTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import bundled_model as bm
+from qa.models import bundled_model as bm
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
 WEIGHTS_FILE = "reader.safetensors"
@@ -239,7 +239,7 @@ def _export(base_dir: Path, weights_dir: Path, out: Path, variant: str) -> None:
     fused.save_model_to_file(str(fp32))
     traced.unlink()
     if variant == "int8":
-        from qa.onnx_engine import INT8_OPTIONS, _quantize
+        from qa.models.onnx_engine import INT8_OPTIONS, _quantize
 
         _quantize(fp32, out / GRAPH_FILE, INT8_OPTIONS)
         fp32.unlink()
@@ -305,7 +305,7 @@ class Reader:
                 return
             import onnxruntime as ort
 
-            from qa.onnx_engine import _threads, word_embeddings
+            from qa.models.onnx_engine import _threads, word_embeddings
 
             config = read_config(self.weights_dir)
             self.max_tokens = int(config["max_tokens"])

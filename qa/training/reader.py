@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa import bundled_model as bm
+from qa.models import bundled_model as bm
 from qa.answering import reader as rd
 from qa.training import data
 
