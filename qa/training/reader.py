@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--max-tokens", type=int, default=rd.MAX_TOKENS)
     p.add_argument("--question-tokens", type=int, default=rd.QUESTION_TOKENS)
+    p.add_argument("--freeze-layers", type=int, default=0,
+                   help="keep the lowest N layers frozen too (no backward through them: cheaper steps)")
     p.add_argument("--negative-rate", type=float, default=0.25, help="chance of each kind of negative per question")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=8e-5)
@@ -145,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from tqdm import tqdm
 
+    # `nohup cmd &` starts with SIGINT ignored: SIGTERM (and SIGINT) stop cleanly, saving a checkpoint.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -153,11 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = examples(args, base_dir)
     pad = 1
     model = rd.build_torch_model(base_dir, args.layers).to(args.device)
+    frozen = ("bert.embeddings.", *(f"bert.encoder.layer.{i}." for i in range(args.freeze_layers)))
+    # The optimizer holds every non-embedding parameter, so that a run resumed with another
+    # --freeze-layers keeps its optimizer state; frozen ones get no gradient and AdamW skips them.
+    optimized = [p for n, p in model.named_parameters() if not n.startswith("bert.embeddings.")]
     for name, param in model.named_parameters():
-        param.requires_grad = not name.startswith("bert.embeddings.")
+        param.requires_grad = not name.startswith(frozen)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in trainable if p.ndim > 1]
-    no_decay = [p for p in trainable if p.ndim <= 1]
+    decay = [p for p in optimized if p.ndim > 1]
+    no_decay = [p for p in optimized if p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     per_epoch = math.ceil(len(rows) / args.batch_size)
