@@ -67,6 +67,11 @@ class ExportColumns:
     url: str | None = None
     author: str | None = None
 
+    @classmethod
+    def from_settings(cls, settings: object | None) -> ExportColumns:
+        """The columns named by QA_EXPORT_<FIELD>_COLUMN (`Settings.export_<field>_column`)."""
+        return cls(**{f: getattr(settings, f"export_{f}_column", None) or None for f in _FIELDS})
+
 
 @dataclass
 class ExportRead:
@@ -84,6 +89,10 @@ def choose_columns(names: list[str], rows: list[dict[str, Any]], wanted: ExportC
     """Map fields to column names: the configured ones (which must exist), else known names, else the
     longest column as the text."""
     by_norm = {_norm(n): n for n in reversed(names)}
+    # A nested key (meta.published) answers to its last part when no top-level column has the name.
+    for n in reversed(names):
+        if "." in n:
+            by_norm.setdefault(_norm(n.rsplit(".", 1)[1]), n)
     chosen: dict[str, str] = {}
     for fld in _FIELDS:
         configured = getattr(wanted, fld)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from qa.articles.docx import DOCX_SUFFIXES, load_docx_file
-from qa.articles.exports import EXPORT_SUFFIXES, ExportColumns, load_export_file
+from qa.articles.exports import EXPORT_SUFFIXES, ExportColumns, ExportRead, load_export_file
 from qa.articles.html import HTML_SUFFIXES, load_html_file
 from qa.articles.model import Article, ArticleProblem, LoadResult
 from qa.articles.pdf import PDF_SUFFIXES, load_pdf_file
@@ -34,7 +35,7 @@ def load_article(path: Path, article_id: str | None = None, columns: ExportColum
     if suffix in EXPORT_SUFFIXES:
         if not article_id or article_id == path.name:
             raise ArticleError(path.name, "is an export holding one article per row: name the row (file.csv#3)")
-        read = load_export_file(path, columns)
+        read = _export(path, columns)
         for article in read.articles:
             if article.id == article_id:
                 return article
@@ -45,6 +46,20 @@ def load_article(path: Path, article_id: str | None = None, columns: ExportColum
         raise ArticleError(path.name, f"{suffix or 'files without a suffix'} cannot be read as articles; "
                            f"use one of {', '.join(ARTICLE_SUFFIXES)}")
     return reader(path)
+
+
+def _export(path: Path, columns: ExportColumns | None) -> ExportRead:
+    """An export read whole, kept while the file is unchanged: the page opens one row at a time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return load_export_file(path, columns)  # it raises the reason
+    return _cached_export(path, st.st_size, st.st_mtime_ns, columns or ExportColumns())
+
+
+@lru_cache(maxsize=2)
+def _cached_export(path: Path, size: int, mtime_ns: int, columns: ExportColumns) -> ExportRead:
+    return load_export_file(path, columns)
 
 
 def read_file(path: Path, columns: ExportColumns | None = None) -> tuple[list[Article], list[ArticleProblem]]:
