@@ -17,7 +17,8 @@ DEFAULT_EMBEDDER = "e5-small"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
-    articles_dir: Path = Field(Path("seeds"), description="Folder of *.txt / *.md articles.")
+    articles_dir: Path = Field(Path("seeds"), description="Folder of article files: .txt/.md, .html, .pdf, .docx, "
+                               ".csv/.jsonl exports.")
     vectorstore_dir: Path = Field(Path("vectorstore"), description="Persisted Chroma index.")
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; overrides vectorstore_dir.")
     collection_prefix: str = Field("qa", description="Prefix of the Chroma collection names.")
@@ -44,3 +45,8 @@ class Settings(BaseSettings):
     allow_unauthenticated: bool = Field(
         False, description="Serve on a non-loopback address without a password (only on a trusted network)."
     )
+    export_text_column: str | None = Field(None, description="Exports (.csv/.jsonl): the column holding the article text (default: detected).")
+    export_title_column: str | None = Field(None, description="Exports: the title column (default: detected).")
+    export_date_column: str | None = Field(None, description="Exports: the date column (default: detected).")
+    export_url_column: str | None = Field(None, description="Exports: the URL column (default: detected).")
+    export_author_column: str | None = Field(None, description="Exports: the author column (default: detected).")

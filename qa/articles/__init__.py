@@ -11,6 +11,7 @@ from qa.articles.folder import ARTICLE_SUFFIXES, article_paths, is_export, load_
 from qa.articles.html import parse_html
 from qa.articles.model import (
     MAX_ARTICLE_BYTES,
+    READER_VERSION,
     TITLE_MAX_CHARS,
     Article,
     ArticleProblem,
@@ -24,7 +25,7 @@ from qa.articles.text import decode_text, parse_article, read_front
 from qa.articles.uploads import MAX_UPLOAD_BYTES, safe_article_name, save_upload
 
 __all__ = [
-    "ARTICLE_SUFFIXES", "EXPORT_SUFFIXES", "MAX_ARTICLE_BYTES", "MAX_UPLOAD_BYTES", "TITLE_MAX_CHARS",
+    "ARTICLE_SUFFIXES", "EXPORT_SUFFIXES", "MAX_ARTICLE_BYTES", "MAX_UPLOAD_BYTES", "READER_VERSION", "TITLE_MAX_CHARS",
     "Article", "ArticleProblem", "ExportColumns", "LoadResult", "Source",
     "article_paths", "decode_text", "find_dateline", "is_export", "load_article", "load_articles", "make_title",
     "parse_article", "parse_date_line", "parse_docx", "parse_export", "parse_html", "parse_pdf", "read_file",

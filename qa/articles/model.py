@@ -18,6 +18,9 @@ images, exports holding thousands of rows) have their own, larger file limits.""
 TITLE_MAX_CHARS = 40
 """A title made from the first sentence is cut here; a title the file states is kept up to `TITLE_LINE_MAX_CHARS`."""
 TITLE_LINE_MAX_CHARS = 200
+READER_VERSION = 2
+"""Bumped when the readers change what they make of an unchanged file: the index then reads every
+file once more instead of trusting the stat of files it read with an older reader (1: header only)."""
 
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s|$)")
 
@@ -73,6 +76,15 @@ class Article:
     @property
     def date_str(self) -> str:
         return self.date.isoformat() if self.date else ""
+
+    @property
+    def version_key(self) -> str:
+        """What the readers derived that changes the indexed chunks but not `content_hash`: a text
+        file's date found beyond the header (its date line is also cut from the text). Empty for what
+        the header-only reading gave, so indexes built before these readers are not re-embedded."""
+        if self.source.kind == "text" and self.date and self.date_source != "header":
+            return f"{self.date_str}|{self.date_source}"
+        return ""
 
     def location(self, start: int = 0, end: int | None = None) -> str:
         """Where characters [start, end) of the text are in the source ('p. 3', 'row 12', or '')."""

@@ -123,10 +123,9 @@ def read_front(body: str, name: str, *, date: dt.date | None = None, date_source
         return Front("", title, date, date_source)
     first = nonblank[0]
     heading = _MD_HEADING.match(lines[first])
-    if heading:
-        lines[first] = heading["title"]
     if title is None and (heading or _is_title_line(lines, first, nonblank, date_line)):
-        title = shorten(lines[first].strip(), TITLE_LINE_MAX_CHARS)
+        # The text keeps the line as written ('# …' too): indexes built before these readers hold its offsets.
+        title = shorten(heading["title"] if heading else lines[first].strip(), TITLE_LINE_MAX_CHARS)
     text = "\n".join(lines).strip()
     reason = ""
     if date is None:

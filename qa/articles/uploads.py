@@ -8,6 +8,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from qa.articles.exports import ExportColumns
 from qa.articles.folder import ARTICLE_SUFFIXES, is_export, read_file
 from qa.errors import ArticleError
 
@@ -42,7 +43,7 @@ def upload_limit(name: str) -> int:
     return MAX_UPLOAD_BYTES if Path(name).suffix.lower() in _TEXT_SUFFIXES else MAX_BINARY_UPLOAD_BYTES
 
 
-def check_upload(name: str, data: bytes) -> None:
+def check_upload(name: str, data: bytes, columns: ExportColumns | None = None) -> None:
     """Run the format's reader on the bytes: a file that passes is a file `qa index` accepts.
 
     A single-article file must read; an export must yield at least one article (its bad rows are
@@ -50,7 +51,7 @@ def check_upload(name: str, data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
         probe = Path(tmp) / name
         probe.write_bytes(data)
-        articles, problems = read_file(probe)
+        articles, problems = read_file(probe, columns)
     if not articles:
         reason = problems[0].reason if problems else "no article could be read from it"
         if is_export(name) and len(problems) > 1:
@@ -58,7 +59,8 @@ def check_upload(name: str, data: bytes) -> None:
         raise ArticleError(name, reason)
 
 
-def save_upload(folder: Path, name: str, data: bytes, *, replace: bool = False) -> Path:
+def save_upload(folder: Path, name: str, data: bytes, *, replace: bool = False,
+                columns: ExportColumns | None = None) -> Path:
     """Validate an uploaded article file and write it into `folder`; returns the saved path.
 
     The bytes must pass the loader's own checks (the reader for its format), so a file saved
@@ -70,7 +72,7 @@ def save_upload(folder: Path, name: str, data: bytes, *, replace: bool = False) 
     limit = upload_limit(safe)
     if len(data) > limit:
         raise ArticleError(safe, f"too large ({len(data) / 1e6:.1f} MB; uploads are limited to {limit / 1e6:.0f} MB)")
-    check_upload(safe, data)
+    check_upload(safe, data, columns)
     root = folder.resolve()
     if not root.is_dir():
         raise ArticleError(str(folder), "the articles folder does not exist (set QA_ARTICLES_DIR or --articles)")

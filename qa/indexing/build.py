@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from langchain_core.embeddings import Embeddings
 
+from qa.articles import ExportColumns
 from qa.indexing.changed import load_changed_articles
 from qa.indexing.update import IndexReport, update_index
 from qa.settings import Settings
@@ -43,8 +44,9 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     # First the chunks the last `qa index --check` found unreachable in the vector index, then the update,
     # then the first chunks of the articles it wrote (a vector written under load can be unreachable).
     repaired = repair_vector_index(index, index.noted_unfound() if records else [])
-    loaded = load_changed_articles(settings.articles_dir, records)
+    loaded = load_changed_articles(settings.articles_dir, records, ExportColumns.from_settings(settings))
     report = update_index(index, loaded.articles, problems=loaded.problems, progress=progress, records=records)
+    report.undated = [(a.id, a.undated_reason) for a in loaded.undated]
     written = [*report.added, *report.updated]
     written_records = index.records(written) if written else {}
     report.vectors_repaired = repaired + repair_vector_index(

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from qa.articles import Article, LoadResult, load_article, load_articles
+from qa.articles import READER_VERSION, Article, ExportColumns, LoadResult, load_article, load_articles
 from qa.extraction.quotes import QUOTES_EXTRACTOR
 from qa.store.records import ArticleRecord
 
@@ -33,7 +33,7 @@ def with_stat(article: Article, key: str | None = None) -> Article:
     return dataclasses.replace(article, metadata={**article.metadata, FILE_STAT: key})
 
 
-def load_changed_articles(folder: Any, records: dict[str, ArticleRecord]) -> LoadResult:
+def load_changed_articles(folder: Any, records: dict[str, ArticleRecord], columns: ExportColumns | None = None) -> LoadResult:
     """`load_articles`, except that a file whose size, mtime, ctime and inode are exactly those
     recorded when its indexed version was read is not read again: a stand-in is made from the record
     (same id, content hash, title and date; no text). Any difference, even a `touch`, means the file
@@ -49,13 +49,19 @@ def load_changed_articles(folder: Any, records: dict[str, ArticleRecord]) -> Loa
             key = _stat_key(path)
         except OSError:
             key = ""
-        if rec is not None and key and rec.file_stat == key and rec.quotes_extractor == QUOTES_EXTRACTOR:
+        if (rec is not None and key and rec.file_stat == key and rec.quotes_extractor == QUOTES_EXTRACTOR
+                and rec.reader == READER_VERSION):
+            undated = rec.date_source.startswith("undated: ")
             return Article(id=rec.id, path=path, title=rec.title, date=_parse_date(rec.date), text="",
                            content_hash=rec.content_hash, photo_credit=rec.photo_credit or None,
-                           metadata={STAND_IN: "1", FILE_STAT: key})
+                           metadata={STAND_IN: "1", FILE_STAT: key}, source=rec.source,
+                           date_source="" if undated else rec.date_source,
+                           undated_reason=rec.date_source.removeprefix("undated: ") if undated else "",
+                           author=rec.author or None)
         return with_stat(load_article(path), key or None)
 
-    return load_articles(Path(folder), read)
+    # Exports are read whole every time (each row is hashed: only changed rows are re-embedded).
+    return load_articles(Path(folder), read, columns)
 
 
 def _parse_date(text: str) -> dt.date | None:

@@ -15,7 +15,7 @@ from qa.extraction.quotes import QUOTES_EXTRACTOR
 from qa.indexing.changed import FILE_STAT, STAND_IN, with_stat
 from qa.indexing.quotes import QuoteBatch, sync_quotes
 from qa.store.manifest import RECORD_DIM
-from qa.store.records import ArticleRecord, article_version, date_to_int
+from qa.store.records import ArticleRecord, article_version, date_to_int, source_fields
 from qa.store.store import ArticleIndex
 from qa.store.writes import GroupWrite
 from qa.text.sentences import split_sentences
@@ -33,6 +33,8 @@ class IndexReport:
     chunks_written: int = 0
     sentences_written: int = 0
     orphans_removed: int = 0
+    undated: list[tuple[str, str]] = field(default_factory=list)
+    """(article id, why) for every article of the folder without a date (`qa index` lists them)."""
     vectors_repaired: int = 0
     """Chunk vectors re-added because Chroma's vector index did not return them (`repair_vector_index`)."""
     seconds: float = 0.0
@@ -89,10 +91,12 @@ def update_index(
             pending.append((article, version))
             (report.updated if old is not None else report.added).append(article.id)
     pending = _read_stand_ins(pending, report)
-    # An unreadable file must not remove the article it replaces: keep its last good version.
-    skipped = {p.path.name for p in report.problems}
+    # An unreadable file (or export row) must not remove the article it replaces: keep its last good
+    # version. A whole export that cannot be read keeps all of its rows.
+    skipped = {p.id for p in report.problems}
     if remove_missing:
-        report.removed = sorted(rid for rid in records if rid not in current and rid not in skipped)
+        report.removed = sorted(rid for rid in records if rid not in current and rid not in skipped
+                                and rid.split("#", 1)[0] not in skipped)
     # Quotes of unchanged articles, if this index predates them or the extractor changed (a record
     # written with the current extractor had its quotes written before it: nothing to check).
     synced = sync_quotes(index, articles, {rid: records[rid].version for rid in report.unchanged
@@ -121,10 +125,14 @@ def _note_unchanged(index: ArticleIndex, articles: Sequence[Article], records: d
     for article in articles:
         rec = records.get(article.id)
         key = article.metadata.get(FILE_STAT, "")
-        if article.id in unchanged and rec is not None and not article.metadata.get(STAND_IN) and (
-                (key and rec.file_stat != key) or rec.quotes_extractor != QUOTES_EXTRACTOR):
+        if article.id not in unchanged or rec is None or article.metadata.get(STAND_IN):
+            continue
+        # A reader that now finds a title or source where an older one did not: same chunks, new record fields.
+        described = {"title": article.title, **source_fields(article)}
+        stale = {k: v for k, v in described.items() if getattr(rec, k) != v}
+        if (key and rec.file_stat != key) or rec.quotes_extractor != QUOTES_EXTRACTOR or stale:
             ids.append(article.id)
-            metas.append({"file_stat": key or rec.file_stat, "quotes_extractor": QUOTES_EXTRACTOR})
+            metas.append({"file_stat": key or rec.file_stat, "quotes_extractor": QUOTES_EXTRACTOR, **stale})
     index.update_records(ids, metas)
 
 
@@ -135,9 +143,9 @@ def _read_stand_ins(pending: list[tuple[Article, str]], report: IndexReport) -> 
     for article, version in pending:
         if article.metadata.get(STAND_IN):
             try:
-                article = load_article(article.path)
+                article = load_article(article.path, article.id)
             except ArticleError as exc:
-                report.problems.append(ArticleProblem(article.path, exc.reason))
+                report.problems.append(ArticleProblem(article.path, exc.reason, article.id))
                 for kind in (report.added, report.updated):
                     if article.id in kind:
                         kind.remove(article.id)
@@ -219,6 +227,7 @@ def _write_group(index: ArticleIndex, group: list[tuple[Article, str, list[Chunk
                 "photo_credit": article.photo_credit or "",
                 "quotes_extractor": QUOTES_EXTRACTOR,
                 "file_stat": article.metadata.get(FILE_STAT, ""),
+                **source_fields(article),
                 "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             }
         )
