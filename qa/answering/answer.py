@@ -28,6 +28,10 @@ class Citation:
     sentence: str
     score: float
     source_file: str = ""
+    location: str = ""
+    """Where the passage is in its file: 'p. 3' (PDF), 'row 12' (an export), or ''."""
+    url: str = ""
+    """The page or row's URL, when the article has one."""
 
     @property
     def sentence_in_chunk(self) -> tuple[int, int]:

@@ -216,7 +216,9 @@ class ExtractiveComposer:
                 Citation(n=n, article_id=c.article_id, title=m["title"], date=m["date"], chunk_id=m["chunk_id"],
                          chunk_start=m["start"], chunk_end=m["end"], chunk_text=c.doc.page_content,
                          sentence_start=c.start, sentence_end=c.end, sentence=c.text, score=round(c.score, 4),
-                         source_file=m.get("path", ""))
+                         source_file=m.get("path", ""),
+                         location=m["source"].location(c.start, c.end) if m.get("source") else "",
+                         url=m.get("url", ""))
             )
         sep = "" if is_chinese(focus) or all(is_chinese(c.text) for c in chosen) else " "
         text = sep.join(f"{c.sentence}[{c.n}]" for c in citations)

@@ -179,7 +179,8 @@ def _citation(n: int, doc: Document) -> Citation:
     return Citation(n=n, article_id=m["article_id"], title=m["title"], date=m["date"], chunk_id=m["chunk_id"],
                     chunk_start=m["start"], chunk_end=m["end"], chunk_text=doc.page_content,
                     sentence_start=m["start"], sentence_end=m["end"], sentence=doc.page_content,
-                    score=float(m.get("rrf_score") or 0.0), source_file=m.get("path", ""))
+                    score=float(m.get("rrf_score") or 0.0), source_file=m.get("path", ""),
+                    location=m.get("location", ""), url=m.get("url", ""))
 
 
 def as_generated(extractive: Answer, notices: list[str] | None = None) -> GeneratedAnswer:

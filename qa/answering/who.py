@@ -72,6 +72,7 @@ def answer_who_question(index: ArticleIndex, quote_book: Callable[[], QuoteBook]
         n=1, article_id=quote.article_id, title=rec.title if rec else quote.title, date=quote.date, chunk_id=quote.id,
         chunk_start=quote.para_start, chunk_end=quote.para_end, chunk_text=article_text_para, sentence_start=s,
         sentence_end=e, sentence=sentence, score=round(score, 4), source_file=rec.path if rec else "",
+        location=rec.location(s, e) if rec else "", url=rec.url if rec else "",
     )
     return Answer(question, text, [citation], False, [], score)
 

@@ -104,6 +104,10 @@ class HybridRetriever(BaseRetriever):
                         "title": record.title,
                         "date": record.date,
                         "path": record.path,
+                        # Where the passage is in its file (page, row): citations name the supporting sentence's.
+                        "source": record.source,
+                        "location": record.location(int(meta["start"]), int(meta["end"])),
+                        "url": record.url,
                         "version": record.version,
                         "start": int(meta["start"]),
                         "end": int(meta["end"]),
