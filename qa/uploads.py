@@ -1,4 +1,4 @@
-"""Adding articles from the page: validate, save into the articles folder, index incrementally.
+"""Adding articles from the page or by URL: validate, save into the articles folder, index incrementally.
 
 Each file is judged on its own (one bad file never blocks the others) and the index is
 updated with `remove_missing=False`, so nothing already indexed is dropped. The saved files
@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.articles import Article, read_file, save_upload
+from qa.articles import Article, ExportColumns, read_file, save_upload
+from qa.articles.web import add_url
 from qa.errors import ArticleError
 from qa.pipeline import Pipeline
 
@@ -19,9 +20,9 @@ from qa.pipeline import Pipeline
 @dataclass
 class UploadResult:
     name: str
-    """The name the file was uploaded under."""
+    """The name the file was uploaded under (or the URL it was fetched from)."""
     article_id: str
-    """The name it was saved as ("" when rejected)."""
+    """The name it was saved as ("" when rejected); an export's first row."""
     status: str
     """'added', 'updated', 'unchanged' or 'rejected'."""
     message: str
@@ -45,15 +46,38 @@ def add_uploads(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[UploadResult]:
     """Save and index `(file name, bytes)` pairs; returns one result per upload, in order."""
-    results: list[UploadResult] = []
-    articles: list[Article] = []
+    columns = ExportColumns.from_settings(pipeline.settings)
+    saved: list[tuple[str, Path | str]] = []
     for name, data in uploads:
         try:
-            path = save_upload(pipeline.settings.articles_dir, name, data, replace=replace)
+            saved.append((name, save_upload(pipeline.settings.articles_dir, name, data, replace=replace, columns=columns)))
         except ArticleError as exc:
-            results.append(UploadResult(name, "", "rejected", exc.reason))
+            saved.append((name, exc.reason))
+    return _index_saved(pipeline, saved, columns, progress)
+
+
+def add_urls(pipeline: Pipeline, urls: Sequence[str], *, progress: Callable[[int, int], None] | None = None) -> list[UploadResult]:
+    """Fetch each URL into the articles folder (`qa add URL…`) and index what was saved."""
+    columns = ExportColumns.from_settings(pipeline.settings)
+    saved: list[tuple[str, Path | str]] = []
+    for url in urls:
+        try:
+            saved.append((url, add_url(pipeline.settings.articles_dir, url).path))
+        except ArticleError as exc:
+            saved.append((url, exc.reason))
+    return _index_saved(pipeline, saved, columns, progress)
+
+
+def _index_saved(pipeline: Pipeline, saved: Sequence[tuple[str, Path | str]], columns: ExportColumns,
+                 progress: Callable[[int, int], None] | None) -> list[UploadResult]:
+    """Index the files saved (a path) and report the rejected (a reason) in the same order."""
+    results: list[UploadResult] = []
+    articles: list[Article] = []
+    for name, path in saved:
+        if isinstance(path, str):
+            results.append(UploadResult(name, "", "rejected", path))
             continue
-        found, problems = read_file(path)
+        found, problems = read_file(path, columns)
         if not found:
             results.append(UploadResult(name, "", "rejected", problems[0].reason if problems else "no article in it"))
             continue
@@ -74,10 +98,7 @@ def add_uploads(
         result.chunks = sum(records[i].n_chunks for i in ids if i in records)
         added = [i for i in ids if i in report.added]
         updated = [i for i in ids if i in report.updated]
-        if len(ids) == 1:
-            what = result.article_id
-        else:
-            what = f"{len(ids)} articles of {Path(result.article_id).name.split('#')[0]}"
+        what = result.article_id if len(ids) == 1 else f"{len(ids)} articles of {Path(result.article_id.split('#')[0]).name}"
         if added or updated:
             result.status = "added" if added and not updated else "updated"
             verb = "added as" if len(ids) == 1 and added else ("updated" if not added else "added")

@@ -171,3 +171,28 @@ def test_hostile_file_names_stay_inside_the_articles_folder(app_env, tmp_path: P
     assert saved.is_file() and saved.parent == root / "articles"
     assert "/" not in out["article_id"] and "<" not in out["article_id"] and ".." not in out["article_id"]
     assert not (root / "escape.txt").exists() and not (root.parent / "escape.txt").exists()
+
+
+def test_upload_pdf_and_export_then_answer_and_open_a_row(app_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import handle_file
+
+    from format_files import csv_text, pdf_bytes
+
+    client, _, root = app_env
+    (tmp_path / "harbour report.pdf").write_bytes(pdf_bytes([
+        "Aktau harbour report\n\n2022-07-01\n\nThe port of Aktau published its half-year figures on Friday.",
+        "The Aktau grain terminal loaded 730 thousand tonnes of wheat in the first half of the year."]))
+    (tmp_path / "rows.csv").write_text(csv_text(["headline", "published", "body"], [
+        ["Almaty cable car", "2022-08-02", "The new Almaty cable car carries 2,400 people an hour up the mountain."],
+        ["Empty", "2022-08-03", ""]]), encoding="utf-8")
+    out = client.predict([handle_file(str(tmp_path / "harbour report.pdf")), handle_file(str(tmp_path / "rows.csv"))],
+                         False, api_name="/upload")["results"]
+    by_name = {Path(r["name"]).name: r for r in out}
+    assert by_name["harbour report.pdf"]["status"] == "added" and by_name["harbour report.pdf"]["article_id"] == "harbour report.pdf"
+    assert by_name["rows.csv"]["status"] == "added" and "1 row(s) skipped: row 2: no text" in by_name["rows.csv"]["message"]
+    answer = ask(client, "How many tonnes of wheat did the Aktau grain terminal load in the first half of the year?")
+    assert "730 thousand tonnes" in answer["answer"], answer
+    cited = answer["citations"][0]
+    assert cited["article_id"] == "harbour report.pdf" and cited["location"] == "p. 2" and cited["date"] == "2022-07-01"
+    row = client.predict("rows.csv#1", api_name="/article")
+    assert not row["error"] and "2,400 people an hour" in row["text"] and row["date"] == "2022-08-02"

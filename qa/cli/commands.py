@@ -96,7 +96,30 @@ def index(settings: Settings, rebuild: bool, check: bool) -> None:
         bar.close()
     for problem in report.problems:
         click.secho(f"skipped {problem}", fg="yellow", err=True)
+    for article_id, reason in report.undated:
+        click.secho(f"undated {article_id}: {reason or 'no date found'}", fg="yellow", err=True)
+    if report.undated:
+        n = len(report.undated)
+        click.secho(f"{n} article{'s' * (n != 1)} could not be dated (no date filter matches {'them' if n != 1 else 'it'})",
+                    fg="yellow", err=True)
     click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True)
+@click.pass_obj
+def add(settings: Settings, urls: tuple[str, ...]) -> None:
+    """Fetch each URL (a web page or a PDF), save it into the articles folder and index it."""
+    from qa.uploads import add_urls
+
+    results = add_urls(_pipeline(settings), list(urls))
+    for r in results:
+        if r.ok:
+            click.echo(f"{r.status} {r.article_id} ({r.name}): {r.message}")
+        else:
+            click.secho(f"skipped {r.name}: {r.message}", fg="yellow", err=True)
+    if not all(r.ok for r in results):
+        sys.exit(1)
 
 
 def _check_index(settings: Settings) -> None:
@@ -167,7 +190,9 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         return
     click.echo("\nSources:")
     for c in answer.citations:
-        click.echo(f"[{c.n}] {c.title} — {c.date or 'undated'} — {c.article_id} (chars {c.chunk_start}–{c.chunk_end})")
+        where = ", ".join(x for x in (c.article_id, getattr(c, "location", "")) if x)
+        url = f" — {c.url}" if getattr(c, "url", "") else ""
+        click.echo(f"[{c.n}] {c.title} — {c.date or 'undated'} — {where}{url} (chars {c.chunk_start}–{c.chunk_end})")
         a, b = c.sentence_in_chunk
         passage = c.chunk_text
         click.echo(

@@ -26,7 +26,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import gradio as gr  # noqa: E402
 from gradio.themes.utils import fonts  # noqa: E402
 
-from qa.articles import MAX_UPLOAD_BYTES, load_article  # noqa: E402
+from qa.articles import ARTICLE_SUFFIXES, MAX_UPLOAD_BYTES, load_article  # noqa: E402
+from qa.articles.uploads import MAX_BINARY_UPLOAD_BYTES  # noqa: E402
 from qa.text.conversation import Turn, contextualize  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
@@ -87,12 +88,12 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         if record is None:
             return {"error": f"no indexed article named {article_id!r}; see /articles", "text": ""}
         try:
-            return {**record_dict(record), "text": load_article(Path(record.path)).text, "error": ""}
+            return {**record_dict(record), "text": load_article(Path(record.path), record.id).text, "error": ""}
         except QAError as exc:
             return {**record_dict(record), "text": "", "error": str(exc)}
 
     def upload_api(files: list[Any] | None, replace: bool = False, progress: gr.Progress = gr.Progress()) -> dict[str, Any]:
-        """Add .txt/.md articles: validated, saved into the articles folder, indexed incrementally."""
+        """Add article files (any format `qa index` reads): validated, saved into the articles folder, indexed incrementally."""
         results = _do_upload(files, replace, progress)
         return {"results": [vars(r) | {"ok": r.ok} for r in results], "articles": len(pipeline.index.records())}
 
@@ -192,10 +193,11 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 # Also narrows the chat's "only these articles" list to the matches (chosen ones stay).
                 find.change(find_articles, [find, picker], [articles_view, picker], api_visibility="private")
                 gr.Markdown(
-                    f"**Add articles** — .txt or .md, UTF-8 (or GB18030), up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB each; "
-                    "an optional first line ` date YYYY-MM-DD`. New files are indexed right away; nothing already indexed is lost."
+                    f"**Add articles** — text (.txt, .md; UTF-8 or GB18030, up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB), "
+                    f"saved web pages (.html), PDF, Word (.docx) or exports (.csv, .jsonl: one article per row), up to "
+                    f"{MAX_BINARY_UPLOAD_BYTES // (1024 * 1024)} MB. New files are indexed right away; nothing already indexed is lost."
                 )
-                files = gr.File(file_count="multiple", file_types=[".txt", ".md"], type="filepath", label="Article files")
+                files = gr.File(file_count="multiple", file_types=list(ARTICLE_SUFFIXES), type="filepath", label="Article files")
                 replace = gr.Checkbox(False, label="Replace an existing article with the same file name")
                 add_btn = gr.Button("Add to the index", variant="primary")
                 upload_report = gr.HTML("", elem_id="qa-upload-report")
@@ -249,7 +251,7 @@ def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = Non
         css=CSS,
         prevent_thread_lock=not block,
         show_error=False,
-        max_file_size=MAX_UPLOAD_BYTES,
+        max_file_size=MAX_BINARY_UPLOAD_BYTES,  # text files are held to MAX_UPLOAD_BYTES by save_upload
         ssr_mode=False,
         quiet=not block,
     )

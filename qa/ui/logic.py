@@ -54,4 +54,5 @@ def upload_pairs(files: Sequence[Any] | None) -> list[tuple[str, bytes]]:
 
 def record_dict(r: Any) -> dict[str, Any]:
     # No "path" key: gradio_client would try to download anything that has one.
-    return {"id": r.id, "title": r.title, "date": r.date, "chunks": r.n_chunks, "sentences": r.n_sentences, "file": Path(r.path).name}
+    return {"id": r.id, "title": r.title, "date": r.date, "chunks": r.n_chunks, "sentences": r.n_sentences, "file": Path(r.path).name,
+            "date_source": getattr(r, "date_source", ""), "url": getattr(r, "url", ""), "format": getattr(r, "source_kind", "") or "text"}

@@ -33,12 +33,22 @@ def _passage_html(c: dict[str, Any]) -> str:
     return f"{_show(text[:a])}<mark class='qa-hit'>{_show(text[a:b])}</mark>{_show(text[b:])}"
 
 
+def _url_html(url: str) -> str:
+    """A source's URL as a link (only http/https: a file may hold any string)."""
+    if not url:
+        return ""
+    if url.startswith(("http://", "https://")):
+        return f" · <a class='qa-url' href='{_esc(url)}' target='_blank' rel='noopener noreferrer'>{_esc(url)}</a>"
+    return f" · {_esc(url)}"
+
+
 def citation_detail_html(c: dict[str, Any]) -> str:
     """One cited passage: title, date, file, the passage with its supporting sentence marked."""
     return (
         f"<div class='qa-detail-head'><span class='qa-n'>[{int(c['n'])}]</span> <b class='qa-title'>{_esc(c['title'])}</b></div>"
         f"<div class='qa-meta'>{_esc(c['date'] or 'undated')} · <code>{_esc(c['article_id'])}</code>"
-        f" · chars {int(c['chunk_start'])}–{int(c['chunk_end'])}</div>"
+        + (f" · {_esc(c['location'])}" if c.get("location") else "")
+        + f" · chars {int(c['chunk_start'])}–{int(c['chunk_end'])}{_url_html(c.get('url', ''))}</div>"
         f"<blockquote class='qa-passage'>{_passage_html(c)}</blockquote>"
         f"<button type='button' class='qa-open' data-article='{_esc(c['article_id'])}' "
         f"data-start='{int(c['sentence_start'])}' data-end='{int(c['sentence_end'])}'>Open the whole article</button>"
@@ -111,7 +121,7 @@ def article_html(pipeline: Pipeline, article_id: str, start: int = -1, end: int 
     if record is None:  # only indexed articles can be opened; the id never becomes a path on its own
         return f"<div class='qa-error'>No indexed article named {_esc(str(article_id))}.</div>"
     try:
-        article = load_article(Path(record.path))
+        article = load_article(Path(record.path), record.id)
     except QAError as exc:
         return f"<div class='qa-error'>{_esc(str(exc))}</div>"
     text = article.text
@@ -125,7 +135,8 @@ def article_html(pipeline: Pipeline, article_id: str, start: int = -1, end: int 
         body = _show(text)
     return (
         f"{note}<div class='qa-article-head'><b>{_esc(record.title)}</b><div class='qa-meta'>{_esc(record.date or 'undated')}"
-        f" · <code>{_esc(record.id)}</code></div></div><div class='qa-article-text'>{body}</div>"
+        + (f" <span class='qa-date-source'>({_esc(record.date_source)})</span>" if record.date_source else "")
+        + f" · <code>{_esc(record.id)}</code>{_url_html(record.url)}</div></div><div class='qa-article-text'>{body}</div>"
     )
 
 
@@ -169,7 +180,7 @@ def articles_table_html(pipeline: Pipeline, query: str = "", limit: int = ARTICL
 
 def upload_results_html(results: Sequence[Any]) -> str:
     if not results:
-        return "<div class='qa-empty'>Choose .txt or .md files first.</div>"
+        return "<div class='qa-empty'>Choose article files first (.txt, .md, .html, .pdf, .docx, .csv, .jsonl).</div>"
     items = "".join(
         f"<li class='qa-up-{'ok' if r.ok else 'bad'}'><b>{_esc(Path(r.name).name)}</b>: {_esc(r.status)} — {_esc(r.message)}</li>"
         for r in results
