@@ -87,7 +87,7 @@ def test_own_header_and_seed_layout_unchanged() -> None:
 
 def test_markdown_heading_is_the_title() -> None:
     a = parse_article("# Machinery deal signed\n\n22.01.2015\n\nChina and Germany signed a deal on Thursday.\n", "m.md")
-    assert a.title == "Machinery deal signed" and a.date == D(2015, 1, 22) and a.text.startswith("Machinery deal signed\n")
+    assert a.title == "Machinery deal signed" and a.date == D(2015, 1, 22) and a.text.startswith("# Machinery deal signed\n")
 
 
 # ---------------------------------------------------------------- web pages
