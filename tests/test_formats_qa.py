@@ -106,6 +106,6 @@ def test_qa_add_url_fetches_indexes_and_cites_the_page(site: str, tmp_path: Path
     url = f"{site}/news/kyrgyz-dam.html"
     out = CliRunner().invoke(cli, [*base, "add", url, f"{site}/missing.html"])
     assert out.exit_code == 1, out.output  # one of the two failed: said, and the exit status says so
-    assert "added 127.0.0.1-kyrgyz-dam.html" in out.output and "missing.html: the server answered 404" in out.output
+    assert f"added as 127.0.0.1-kyrgyz-dam.html (1 passages) — {url}" in out.output and "missing.html: the server answered 404" in out.output
     out = CliRunner().invoke(cli, [*base, "ask", "How much electricity will the Naryn river dam produce?", "--json"])
     assert out.exit_code == 0 and "240 megawatts" in out.output and url in out.output, out.output

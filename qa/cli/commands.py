@@ -115,7 +115,7 @@ def add(settings: Settings, urls: tuple[str, ...]) -> None:
     results = add_urls(_pipeline(settings), list(urls))
     for r in results:
         if r.ok:
-            click.echo(f"{r.status} {r.article_id} ({r.name}): {r.message}")
+            click.echo(f"{r.message} — {r.name}")
         else:
             click.secho(f"skipped {r.name}: {r.message}", fg="yellow", err=True)
     if not all(r.ok for r in results):
