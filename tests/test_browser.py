@@ -186,17 +186,22 @@ def test_upload_from_the_articles_tab(browser, page_url: str, shots: Path, tmp_p
     good.write_text(" date 2026-03-01\n哈萨克斯坦与蒙古国签署了开通阿斯塔纳至乌兰巴托直航航线的协议。首个航班将于2026年5月起每周运营三班。", encoding="utf-8")
     bad = tmp_path / "broken.txt"
     bad.write_bytes(b"\x00\x01binary")
+    from format_files import pdf_bytes
+
+    pdf = tmp_path / "report.pdf"  # every format the readers take goes through the page's file picker too
+    pdf.write_bytes(pdf_bytes(["Aral fisheries report\n\n2023-04-05\n\nThe Aral fish catch grew to 8,000 tonnes last year."]))
     outside: list[str] = []
     context, page = open_page(browser, page_url, 1280, 900, outside)
     try:
         page.get_by_role("tab", name="Articles").click()
         page.locator("#qa-articles table").wait_for()
-        page.locator("input[type=file]").first.set_input_files([str(good), str(bad)])
+        page.locator("input[type=file]").first.set_input_files([str(good), str(bad), str(pdf)])
         page.get_by_role("button", name="Add to the index").click()
         report = page.locator("#qa-upload-report li")
-        report.nth(1).wait_for(timeout=120_000)
+        report.nth(2).wait_for(timeout=120_000)
         text = page.locator("#qa-upload-report").inner_text()
         assert "mongolia.txt: added" in text and "broken.txt: rejected" in text and "binary" in text
+        assert "report.pdf: added" in text
         assert "哈萨克斯坦与蒙古国签署了开通阿斯塔纳至乌兰巴托直航航线的协议" in page.locator("#qa-articles").inner_text()
         page.screenshot(path=str(shots / "desktop-1280-articles.png"), full_page=True)
         # "Find articles" narrows the listing (archives are listed 200 at a time)
