@@ -215,7 +215,7 @@ def main() -> None:
     index: dict[str, dict] = {}
     ratio = None
     if not args.no_index:
-        from qa.embeddings import load_embeddings
+        from qa.models.embeddings import load_embeddings
         from qa.settings import Settings
 
         embeddings = load_embeddings(Settings())
