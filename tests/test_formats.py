@@ -337,3 +337,25 @@ def test_add_url_refuses_other_schemes_and_unreachable_hosts(tmp_path: Path) -> 
         add_url(tmp_path, "file:///etc/passwd")
     with pytest.raises(ArticleError, match="cannot fetch"):
         add_url(tmp_path, f"http://127.0.0.1:{free_port()}/x.html", timeout=5)
+
+
+# ---------------------------------------------------------------- any bytes: a reason or articles, never a crash
+from hypothesis import given, settings as hyp_settings, strategies as st  # noqa: E402
+
+
+_PDF = pdf_bytes(["A short page of text for cutting."])
+_DOCX = docx_bytes(["A short paragraph for cutting."])
+_MARKUP = st.lists(st.sampled_from([*'<>/"=,;\n{}[]:#pa 文章2015-01.', "<p>", "</p>", "<html>", '{"text": "', "\ttext,title\n"]),
+                   max_size=80).map("".join)
+
+
+@hyp_settings(max_examples=120, deadline=None)
+@given(st.one_of(st.binary(max_size=300), _MARKUP.map(str.encode),
+                 st.integers(0, len(_PDF)).map(lambda n: _PDF[:n]), st.integers(0, len(_DOCX)).map(lambda n: _DOCX[:n])),
+       st.sampled_from(["x.csv", "x.jsonl", "x.html", "x.pdf", "x.docx"]))
+def test_random_bytes_give_a_reason_or_articles(raw: bytes, name: str) -> None:
+    parse = {".csv": parse_export, ".jsonl": parse_export, ".html": parse_html, ".pdf": parse_pdf, ".docx": parse_docx}
+    try:
+        parse[Path(name).suffix](raw, name)
+    except ArticleError as exc:
+        assert exc.reason

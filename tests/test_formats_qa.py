@@ -109,3 +109,22 @@ def test_qa_add_url_fetches_indexes_and_cites_the_page(site: str, tmp_path: Path
     assert f"added as 127.0.0.1-kyrgyz-dam.html (1 passages) — {url}" in out.output and "missing.html: the server answered 404" in out.output
     out = CliRunner().invoke(cli, [*base, "ask", "How much electricity will the Naryn river dam produce?", "--json"])
     assert out.exit_code == 0 and "240 megawatts" in out.output and url in out.output, out.output
+
+
+def test_a_record_from_before_the_readers_gets_their_fields_without_re_embedding(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from qa.articles import READER_VERSION
+
+    folder = tmp_path / "articles"
+    write(folder / "hospital.docx", FOLDER["hospital.docx"])
+    pipeline = Pipeline(Settings(articles_dir=folder, vectorstore_dir=tmp_path / "vs"), embeddings)
+    pipeline.build()
+    # As an index written before the format readers left it: no source fields, another title, reader 0.
+    pipeline.index.update_records(["hospital.docx"], [{"title": "A new hospital wing opened in Dushanbe on Wednesday",
+                                                       "source_kind": "", "date_source": "", "reader": 0}])
+    report = pipeline.build()
+    assert report.unchanged == ["hospital.docx"] and report.chunks_written == 0
+    record = pipeline.index.records()["hospital.docx"]
+    assert (record.title, record.source_kind, record.reader) == ("Dushanbe hospital wing opens", "docx", READER_VERSION)
+    assert record.date_source == "date line '12.09.2018'"
+    again = pipeline.build()  # and from now on the file is not even read (its stat and reader match)
+    assert again.unchanged == ["hospital.docx"]

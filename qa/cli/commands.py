@@ -123,7 +123,7 @@ def add(settings: Settings, urls: tuple[str, ...]) -> None:
 
 
 def _check_index(settings: Settings) -> None:
-    from qa.articles import load_articles
+    from qa.articles import ExportColumns, load_articles
 
     pipeline = _pipeline(settings)
     problems = pipeline.index.check()
@@ -133,7 +133,8 @@ def _check_index(settings: Settings) -> None:
     if problems:
         raise QAError(f"the index in {pipeline.index.location} has {len(problems)} problem(s); "
                       "`qa index` repairs it, `qa index --rebuild` rebuilds it from the articles")
-    loaded = load_articles(settings.articles_dir) if settings.articles_dir.is_dir() else None
+    columns = ExportColumns.from_settings(settings)
+    loaded = load_articles(settings.articles_dir, columns=columns) if settings.articles_dir.is_dir() else None
     pending = [a.id for a in loaded.articles if a.id not in records] if loaded else []
     click.echo(f"index OK: {len(records)} articles, {sum(r.n_chunks for r in records.values())} chunks, "
                f"{sum(r.n_sentences for r in records.values())} sentences"
