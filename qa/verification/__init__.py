@@ -1,4 +1,22 @@
 """Checking answers against the articles, sentence by sentence (`qa verify`, faithfulness, citation checks)."""
 
-from qa.verification.checker import *  # noqa: F401,F403
-from qa.verification.checker import _ArticleText  # noqa: F401
+from qa.verification.checker import Verifier
+from qa.verification.compare import number_conflicts
+from qa.verification.evidence import answer_sentences, claim_content, coverage, strip_markers
+from qa.verification.quantities import Quantity, quantities
+from qa.verification.results import (
+    CONTRADICTED,
+    LABEL_SCORE,
+    PARTLY,
+    SUPPORTED,
+    UNSUPPORTED,
+    Contradiction,
+    Evidence,
+    SentenceCheck,
+    Verification,
+)
+from qa.verification.speakers import claim_speaker
+
+__all__ = ["CONTRADICTED", "LABEL_SCORE", "PARTLY", "SUPPORTED", "UNSUPPORTED", "Contradiction", "Evidence", "Quantity",
+           "SentenceCheck", "Verification", "Verifier", "answer_sentences", "claim_content", "claim_speaker", "coverage",
+           "number_conflicts", "quantities", "strip_markers"]

@@ -1,0 +1,255 @@
+"""A claim's facts against its evidence: which are stated, which conflict (with the article's value), which are absent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from qa.keywords import normalize
+from qa.verification.dates import DateExpr, dates
+from qa.verification.directions import directions, negated
+from qa.verification.facts import Analysis, Fact, analyse, context_overlap, context_words, name_in, name_key, word_coverage
+from qa.verification.quantities import Quantity, quantities
+
+RIVAL_MIN_COVERAGE = 0.15
+"""A sentence can hold the article's value for a claim's fact only if it shares this much of the claim's words."""
+CONTEXT_WIDTH = 3
+"""Content words each side of a figure or name that say what it is (运动员 in 300多名运动员)."""
+W_CONTEXT = 0.2
+W_BEST = 0.1
+RIVAL_MIN_SCORE = 0.3
+"""Coverage of the sentence + W_CONTEXT per context word in common (+ W_BEST for the best evidence)."""
+STATEMENT_MIN_COVERAGE = 0.3
+"""Direction, negation and role conflicts are read only from a sentence this close to the claim."""
+
+
+@dataclass
+class Conflict:
+    """A claim fact the article states otherwise: the claim's words, the article's and where it says so."""
+
+    kind: str
+    claim: str
+    source: str
+    sentence: str
+    article_id: str
+    start: int
+    end: int
+
+
+@dataclass
+class ArticleFacts:
+    """An evidence article's text and every figure and date in it, read once."""
+
+    article_id: str
+    text: str
+    date: dt.date | None
+    key: str = ""
+    quantities: list[Quantity] = field(default_factory=list)
+    dates: list[DateExpr] = field(default_factory=list)
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, article_id: str, text: str, date: dt.date | None, sentences: list[tuple[int, int]]) -> ArticleFacts:
+        own = [DateExpr(date.isoformat(), 0, 0, date.year, date.month, date.day)] if date else []
+        return cls(article_id, text, date, name_key(text), quantities(text), own + dates(text, date), sentences)
+
+
+@dataclass
+class Sentence:
+    """A sentence that may hold evidence: where it is, how close to the claim, its analysis."""
+
+    article: ArticleFacts
+    start: int
+    end: int
+    coverage: float
+    best: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.start:self.end]
+
+    def analysis(self) -> Analysis:
+        return analyse(self.text, self.article.date)
+
+
+@dataclass
+class Comparison:
+    present: list[Fact] = field(default_factory=list)
+    missing: list[Fact] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    absent_nouns: list[str] = field(default_factory=list)
+
+
+def fact_stated(fact: Fact, articles: list[ArticleFacts]) -> bool:
+    if fact.is_name:
+        return any(name_in(fact.text, a.key) for a in articles)
+    if fact.quantity is not None:
+        q = fact.quantity
+        return any(q.agrees(o) or o.agrees(q) for a in articles for o in a.quantities)
+    if fact.date is not None:
+        d = fact.date
+        return any(d.agrees(o) for a in articles for o in a.dates)
+    return False
+
+
+def _conflict(kind: str, claim: str, source: str, s: Sentence) -> Conflict:
+    return Conflict(kind, claim, source, s.text, s.article.article_id, s.start, s.end)
+
+
+def _rival(fact: Fact, claim: Analysis, s: Sentence, ev: Analysis, cross_lingual: bool = False) -> tuple[float, str] | None:
+    """The words of `s` that state what `fact` states, differently, with how sure that is; None when none do.
+
+    A rival is a figure of the same unit, a date that differs in a field both state, or a name of
+    the same kind the claim does not contain. It counts where it stands in the same context (a
+    content word around it in common) in a sentence sharing the claim's words, or anywhere in
+    the best evidence when that says nearly what the claim says — or when the claim is in another
+    language, where words cannot be compared and the best sentence's figure of the same unit is the rival."""
+    ctx = context_words(claim, fact.start, fact.end, CONTEXT_WIDTH)
+    claim_key = name_key(claim.text)
+    best: tuple[float, str] | None = None
+    for other in ev.facts:
+        if fact.quantity is not None and other.quantity is not None:
+            q, o = fact.quantity, other.quantity
+            if q.unit != o.unit or q.ordinal != o.ordinal or q.agrees(o) or o.agrees(q):
+                continue
+            if any(c.quantity is not None and (c.quantity.agrees(o) or o.agrees(c.quantity)) for c in claim.facts):
+                continue  # the article's figure is in the claim too, for something else
+        elif fact.date is not None and other.date is not None:
+            if not fact.date.conflicts(other.date):
+                continue
+            if any(c.date is not None and c.date.agrees(other.date) for c in claim.facts):
+                continue
+        elif fact.is_name and other.kind == fact.kind:
+            if name_in(other.text, claim_key) or name_key(fact.text) in name_key(other.text):
+                continue
+        else:
+            continue
+        overlap = context_overlap(ctx, context_words(ev, other.start, other.end, CONTEXT_WIDTH))
+        if fact.is_name and len(fact.text) >= 3 and len(other.text) >= 3 and fact.text[-2:] == other.text[-2:]:
+            overlap += 1  # 青山区法院 / 汉阳区法院: the same kind of body, another one
+        if fact.kind in ("organisation", "place", "term") and other.text[-1] != fact.text[-1] and not overlap:
+            continue  # 临汾市 / 永济市, or the same role: a rival; 北京 / 国际奥委会: not comparable
+        score = s.coverage + W_CONTEXT * overlap + (W_BEST if s.best else 0.0)
+        if overlap:
+            ok = score >= RIVAL_MIN_SCORE
+        else:
+            ok = s.best and (s.coverage >= STATEMENT_MIN_COVERAGE or cross_lingual)
+        if ok and (best is None or score > best[0]):
+            best = (score, other.text)
+    return best
+
+
+def _statement_conflicts(claim: Analysis, s: Sentence) -> list[Conflict]:
+    """Direction words, negation and who-did-what-to-whom against a sentence that says nearly the same."""
+    out: list[Conflict] = []
+    ev_text = normalize(s.text)
+    claim_text = normalize(claim.text)
+    ev_dirs = directions(ev_text)
+    for d in directions(claim_text):
+        if any(e.axis == d.axis and e.pole == d.pole for e in ev_dirs):
+            continue
+        opp = [e for e in ev_dirs if d.opposes(e)]
+        if opp and not any(o.word in claim_text for o in opp):
+            out.append(_conflict("direction", d.word, opp[0].word, s))
+    ev = s.analysis()
+    for t in claim.words:
+        if t.tag != "v" or len(t.text) < 2 or t.text not in ev_text:
+            continue
+        mine = negated(claim_text, t.start)
+        theirs = [negated(ev_text, i) for i in _positions(ev_text, t.text)]
+        if theirs and all(x != mine for x in theirs):
+            words = claim_text[max(0, t.start - 2):t.end] if mine else t.text
+            src = t.text if mine else ev_text[max(0, _positions(ev_text, t.text)[0] - 2):_positions(ev_text, t.text)[0] + len(t.text)]
+            out.append(_conflict("negation", words, src, s))
+    out += _role_conflicts(claim, ev, s)
+    return out
+
+
+def _positions(text: str, word: str) -> list[int]:
+    out, i = [], text.find(word)
+    while i >= 0:
+        out.append(i)
+        i = text.find(word, i + 1)
+    return out
+
+
+def _role_conflicts(claim: Analysis, ev: Analysis, s: Sentence) -> list[Conflict]:
+    """A战胜B in the claim, B战胜A in the article: the same names around the same verb, swapped."""
+    names = [f for f in claim.facts if f.kind in ("person", "organisation", "place")]
+    ev_names = [f for f in ev.facts if f.kind in ("person", "organisation", "place")]
+    out = []
+    for t in claim.words:
+        if t.tag != "v" or len(t.text) < 2:
+            continue
+        before = [f for f in names if f.end <= t.start]
+        after = [f for f in names if f.start >= t.end]
+        if not before or not after:
+            continue
+        a, b = name_key(before[-1].text), name_key(after[0].text)
+        if a == b:
+            continue
+        for pos in _positions(ev.text, t.text):
+            eb = [name_key(f.text) for f in ev_names if f.end <= pos]
+            ea = [name_key(f.text) for f in ev_names if f.start >= pos + len(t.text)]
+            if eb and ea and eb[-1] == b and ea[0] == a:
+                out.append(_conflict("role", f"{before[-1].text}{t.text}{after[0].text}", f"{eb[-1]}{t.text}{ea[0]}", s))
+                break
+    return out
+
+
+def compare(claim: Analysis, evidence: list[Sentence], articles: list[ArticleFacts], more: list[Sentence],
+            cross_lingual: bool = False) -> Comparison:
+    """Every fact of `claim` as stated, conflicting or absent; `evidence` is ranked best first,
+    `more` are further sentences of the evidence articles that may hold a conflicting value."""
+    out = Comparison()
+    keys = [a.key for a in articles]
+    out.absent_nouns = [w for w in claim.nouns if not any(name_key(w) in k for k in keys)]
+    rivals = [s for s in evidence + more if s.coverage >= RIVAL_MIN_COVERAGE or s.best]
+    if cross_lingual:
+        rivals = evidence[:1]
+    for fact in claim.facts:
+        if fact_stated(fact, articles):
+            out.present.append(fact)
+            continue
+        found = [(r, s) for s in rivals if (r := _rival(fact, claim, s, s.analysis(), cross_lingual))]
+        if found:
+            (_, source), s = max(found, key=lambda p: p[0][0])
+            out.conflicts.append(_conflict(fact.kind, fact.text, source, s))
+        else:
+            out.missing.append(fact)
+    if evidence and evidence[0].coverage >= STATEMENT_MIN_COVERAGE:
+        out.conflicts += _statement_conflicts(claim, evidence[0])
+    return out
+
+
+def related_sentences(claim: Analysis, article: ArticleFacts, skip: set[tuple[str, int]], limit: int = 12) -> list[Sentence]:
+    """The article's sentences that share most of the claim's words (where a conflicting value would be)."""
+    scored = []
+    for a, b in article.sentences:
+        if (article.article_id, a) in skip:
+            continue
+        cov = word_coverage(claim, article.text[a:b])
+        if cov >= RIVAL_MIN_COVERAGE:
+            scored.append(Sentence(article, a, b, cov))
+    scored.sort(key=lambda s: -s.coverage)
+    return scored[:limit]
+
+
+def number_conflicts(claim: str, evidence: list[str]) -> tuple[list[tuple[Quantity, Quantity]], list[Quantity]]:
+    """(claim quantity, evidence quantity) pairs that disagree, and claim quantities found nowhere.
+
+    A claim number that equals any evidence number counts as supported. Otherwise it conflicts
+    with the first number of the same kind (unit) in the *best* evidence sentence (evidence[0]).
+    """
+    found = [q for e in evidence for q in quantities(e)]
+    best = quantities(evidence[0]) if evidence else []
+    conflicts, missing = [], []
+    for q in quantities(claim):
+        if any(q.agrees(e) or e.agrees(q) for e in found):
+            continue
+        rival = next((e for e in best if e.unit == q.unit and e.ordinal == q.ordinal), None)
+        if rival is not None:
+            conflicts.append((q, rival))
+        else:
+            missing.append(q)
+    return conflicts, missing

@@ -1,0 +1,90 @@
+"""Choosing the evidence for a claim: the article sentence that states the same fact, ranked over the retrieved ones."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from qa.chunking import split_sentences
+from qa.keywords import normalize
+from qa.verification.facts import Analysis, analyse, name_in, name_key
+from qa.verification.speakers import SPEECH
+
+W_COVERAGE = 0.3
+W_FACTS = 0.08
+"""Weight of the share of the claim's names, figures and dates a sentence states (or states differently)."""
+SAME_KIND = 0.4
+"""A sentence with a figure of the same unit, a date or a name of the same kind half-matches a fact:
+it is where a contradiction would come from."""
+
+_MARKER = re.compile(r"\[\d+\]")
+_PUNCT_CATS = ("P", "S", "Z", "C")
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text)
+
+
+def answer_sentences(text: str) -> list[str]:
+    clean = strip_markers(text)
+    return [clean[s.start:s.end] for s in split_sentences(clean)]
+
+
+def _content_chars(text: str) -> str:
+    return "".join(ch for ch in normalize(text) if not unicodedata.category(ch).startswith(_PUNCT_CATS))
+
+
+def content_length(text: str) -> int:
+    return len(_content_chars(text))
+
+
+def coverage(claim: str, evidence: str) -> float:
+    """Share of the claim's character bigrams (CJK and digits) and Latin words found in the evidence."""
+    c, e = _content_chars(claim), _content_chars(evidence)
+    grams: set[str] = set()
+    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff0-9.%]+", c):
+        grams |= {run[i:i + 2] for i in range(len(run) - 1)} or {run}
+    words = set(re.findall(r"[a-z]{2,}", normalize(claim)))
+    if not grams and not words:
+        return 0.0
+    e_words = set(re.findall(r"[a-z]{2,}", normalize(evidence)))
+    hit = sum(g in e for g in grams) + len(words & e_words)
+    return hit / (len(grams) + len(words))
+
+
+def claim_content(sentence: str) -> str:
+    """The claim without a leading attribution ("托卡耶夫说，…" → "…"), for word overlap."""
+    m = re.match(r"^\s*(?:据)?[^，,：:]{1,24}?" + SPEECH + r"[，,：:]\s*", sentence)
+    if m and len(sentence) - m.end() >= 6:
+        return sentence[m.end():]
+    return sentence
+
+
+def fact_match(claim: Analysis, sentence: str) -> float:
+    """How much of the claim's facts `sentence` speaks to: 1 per fact it states, SAME_KIND per fact
+    it gives another value of the same kind, over the number of facts (0 when the claim has none)."""
+    if not claim.facts:
+        return 0.0
+    ev = analyse(sentence)
+    key = name_key(sentence)
+    total = 0.0
+    for f in claim.facts:
+        if f.is_name:
+            total += 1.0 if name_in(f.text, key) else SAME_KIND * any(o.kind == f.kind for o in ev.facts)
+        elif f.quantity is not None:
+            qs = [o.quantity for o in ev.facts if o.quantity is not None]
+            if any(f.quantity.agrees(q) or q.agrees(f.quantity) for q in qs):
+                total += 1.0
+            elif any(q.unit == f.quantity.unit for q in qs):
+                total += SAME_KIND
+        elif f.date is not None:
+            ds = [o.date for o in ev.facts if o.date is not None]
+            total += 1.0 if any(f.date.agrees(d) for d in ds) else SAME_KIND * bool(ds)
+    return total / len(claim.facts)
+
+
+def rank(claim: Analysis, content: str, candidates: list[Any]) -> list[tuple[Any, float]]:
+    """Retrieved sentences (with .cosine and .text), best evidence first, each with its coverage."""
+    scored = [(c, coverage(content, c.text)) for c in candidates]
+    return sorted(scored, key=lambda p: -(p[0].cosine + W_COVERAGE * p[1] + W_FACTS * fact_match(claim, p[0].text)))
