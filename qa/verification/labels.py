@@ -17,7 +17,8 @@ COVER_RELATED = 0.3
 COS_CROSS_LINGUAL = 0.81
 """An English claim against Chinese text scores low cosines; agreeing numbers make up for it."""
 ABSENT_NOUNS_ALLOWED = 1
-"""A paraphrase may use one noun of its own (两国 for 双边); more, and the claim says things the articles do not."""
+"""A close paraphrase (word overlap ≥ COVER_SUPPORTED, or every figure stated) may use one noun of its own
+(占有率 for 份额); a looser one none: a noun the articles never use is something they do not say (智能化)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def decide(sim: Similarity, comparison: Comparison, contradicted: bool, numbers_
     if comparison.missing:
         return PARTLY if comparison.present else UNSUPPORTED
     close = sim.close or (numbers_agree and sim.cosine >= COS_RELATED and sim.coverage >= COVER_RELATED)
-    if close and len(comparison.absent_nouns) <= ABSENT_NOUNS_ALLOWED:
+    allowed = ABSENT_NOUNS_ALLOWED if sim.coverage >= COVER_SUPPORTED or numbers_agree else 0
+    if close and len(comparison.absent_nouns) <= allowed:
         return SUPPORTED
     return PARTLY
