@@ -117,3 +117,46 @@ def test_qa_verify_cli_text_stdin_and_json(seed_pipeline, seed_settings) -> None
     assert piped.exit_code == 0, piped.output
     data = json.loads(piped.output)
     assert data["sentences"][0]["label"] == SUPPORTED and data["score"] == 1.0
+
+
+# --------------------------------------------------------------------------- facts beyond numbers (issue 17)
+def test_contradiction_names_the_sentence_that_states_the_same_fact(seed_pipeline) -> None:
+    check = _label(seed_pipeline, "哈萨克斯坦去年经济增长了8.5%。")
+    assert check.label == CONTRADICTED
+    assert [(c.kind, c.claim, c.source) for c in check.contradictions] == [("number", "8.5%", "6.5%")]
+    # The evidence is the sentence about last year's growth, not the one about 85% of the freight.
+    assert "去年我国经济增长了6.5%" in check.evidence[check.contradictions[0].evidence].sentence
+    assert "6.5%" in check.evidence[0].sentence
+
+
+@pytest.mark.parametrize(("claim", "kind", "said", "source"), [
+    ("中亚国家元首第八次磋商会议将于明天举行。", "number", "第八次", "第七次"),  # the session number
+    ("两国领导人将于11月20日参加中亚国家元首第七次磋商会议。", "date", "11月20日", "明天"),  # 明天 = 11-16 (article date)
+    ("今年前九个月，两国铁路运输量同比下降超过15%。", "direction", "下降", "增长"),
+    ("他没有指示政府促进两国商界互动。", "negation", "没有指示", "指示"),
+    ("巴基斯坦总理伊姆兰·汗与托卡耶夫共同出席了哈巴商业论坛。", "person", "伊姆兰·汗", "夏巴兹·谢里夫"),
+])
+def test_conflicting_facts_are_contradicted_with_the_article_value(seed_pipeline, claim: str, kind: str, said: str,
+                                                                    source: str) -> None:
+    check = _label(seed_pipeline, claim)
+    assert check.label == CONTRADICTED, check
+    assert (kind, said, source) in [(c.kind, c.claim, c.source) for c in check.contradictions]
+    assert source in check.evidence[0].sentence
+
+
+def test_who_did_what_to_whom(seed_pipeline) -> None:
+    check = _label(seed_pipeline, "米尔济约耶夫总统首先向托卡耶夫总统表示感谢。")
+    assert check.label == CONTRADICTED
+    assert [c.kind for c in check.contradictions] == ["role"]
+
+
+def test_relative_date_that_matches_the_article_is_supported(seed_pipeline) -> None:
+    check = _label(seed_pipeline, "两国领导人明天将参加中亚国家元首第七次磋商会议。")
+    assert check.label == SUPPORTED and "明天" in check.found
+
+
+def test_claim_with_facts_the_articles_never_state_is_not_supported(seed_pipeline) -> None:
+    # The topic words (巴基斯坦, 托卡耶夫, 签署, 协议) are there; the capital, the office and the deal are not.
+    check = _label(seed_pipeline, "托卡耶夫在伊斯兰堡与巴基斯坦签署了核能合作协定。")
+    assert check.label in (UNSUPPORTED, PARTLY, CONTRADICTED)
+    assert "伊斯兰堡" in check.missing or any(c.claim == "伊斯兰堡" for c in check.contradictions)

@@ -22,7 +22,7 @@ from qa.answer import ExtractiveComposer
 from qa.chunking import split_sentences
 from qa.errors import QAError
 from qa.verification.compare import ArticleFacts, Conflict, Sentence, compare, related_sentences
-from qa.verification.evidence import answer_sentences, claim_content, content_length, rank
+from qa.verification.evidence import answer_sentences, claim_content, content_length, coverage, rank
 from qa.verification.facts import analyse, word_coverage
 from qa.verification.labels import Similarity, decide
 from qa.verification.results import UNSUPPORTED, Contradiction, Evidence, SentenceCheck, Verification
@@ -94,7 +94,7 @@ class Verifier:
             return SentenceCheck(sentence, UNSUPPORTED, 0.0)
         chinese = bool(_CJK.search(sentence))
         content = claim_content(sentence)
-        ranked = rank(analyse(sentence), content, cands)
+        ranked = rank(sentence, content, cands)
         best_c, best_cov = ranked[0]
         best_meta = best_c.doc.metadata
         # Relative dates in the claim ("去年", "当天") mean what they mean in the article it is about.
@@ -123,7 +123,14 @@ class Verifier:
         speaker = self._speaker_conflict(sentence, ranked, evidence)
         if speaker:
             conflicts.append(speaker)
-        contradictions = [self._contradiction(c, evidence, best_c.doc) for c in conflicts]
+        contradictions = [self._contradiction(c, evidence, ranked, content) for c in conflicts]
+        if contradictions and contradictions[0].evidence != 0:
+            # The sentence that states the same fact (with the article's value) is the evidence shown first.
+            first = contradictions[0].evidence
+            order = [first] + [i for i in range(len(evidence)) if i != first]
+            evidence = [evidence[i] for i in order]
+            for c in contradictions:
+                c.evidence = order.index(c.evidence)
         numbers_agree = any(f.quantity is not None for f in comparison.present) and not any(
             f.quantity is not None for f in comparison.missing)
         label = decide(sim, comparison, bool(contradictions), numbers_agree)
@@ -132,14 +139,17 @@ class Verifier:
                              [f.text for f in comparison.missing if f.quantity is not None],
                              [f.text for f in comparison.missing], [f.text for f in comparison.present])
 
-    def _contradiction(self, c: Conflict, evidence: list[Evidence], doc: Document) -> Contradiction:
+    def _contradiction(self, c: Conflict, evidence: list[Evidence], ranked: list[tuple[Any, float]],
+                       content: str) -> Contradiction:
         """The conflict with the sentence that states the article's value among the evidence (added if need be)."""
         for i, e in enumerate(evidence):
             if e.article_id == c.article_id and e.start == c.start:
                 return Contradiction(c.kind, c.claim, c.source, i)
         ref = next((e for e in evidence if e.article_id == c.article_id), evidence[0])
-        evidence.append(Evidence(c.article_id, ref.title, ref.date, c.start, c.end, c.sentence, 0.0,
-                                 0.0, None))
+        # A sentence of the retrieved chunks has its cosine already; one from elsewhere in the article has none (0).
+        cosine = next((cand.cosine for cand, _ in ranked if cand.article_id == c.article_id and cand.start == c.start), 0.0)
+        evidence.append(Evidence(c.article_id, ref.title, ref.date, c.start, c.end, c.sentence, round(cosine, 4),
+                                 round(coverage(content, c.sentence), 4), None))
         return Contradiction(c.kind, c.claim, c.source, len(evidence) - 1)
 
     def _speaker_conflict(self, sentence: str, ranked: list[tuple[Any, float]], evidence: list[Evidence]) -> Conflict | None:

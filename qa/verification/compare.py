@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from qa.keywords import normalize
+from qa.subjects import gazetteer
 from qa.verification.dates import DateExpr, dates
 from qa.verification.directions import directions, negated
 from qa.verification.facts import Analysis, Fact, analyse, context_overlap, context_words, name_in, name_key, word_coverage
@@ -81,6 +83,7 @@ class Comparison:
 
 
 def fact_stated(fact: Fact, articles: list[ArticleFacts]) -> bool:
+    """Whether any of the articles states the fact (a name as written, a figure or date as a value)."""
     if fact.is_name:
         return any(name_in(fact.text, a.key) for a in articles)
     if fact.quantity is not None:
@@ -89,6 +92,19 @@ def fact_stated(fact: Fact, articles: list[ArticleFacts]) -> bool:
     if fact.date is not None:
         d = fact.date
         return any(d.agrees(o) for a in articles for o in a.dates)
+    return False
+
+
+def stated_in(fact: Fact, sentence: Sentence) -> bool:
+    """Whether this sentence states the fact."""
+    ev = sentence.analysis()
+    if fact.is_name:
+        return name_in(fact.text, name_key(ev.text))
+    if fact.quantity is not None:
+        return any(o.quantity is not None and (fact.quantity.agrees(o.quantity) or o.quantity.agrees(fact.quantity))
+                   for o in ev.facts)
+    if fact.date is not None:
+        return any(o.date is not None and fact.date.agrees(o.date) for o in ev.facts)
     return False
 
 
@@ -119,7 +135,7 @@ def _rival(fact: Fact, claim: Analysis, s: Sentence, ev: Analysis, cross_lingual
                 continue
             if any(c.date is not None and c.date.agrees(other.date) for c in claim.facts):
                 continue
-        elif fact.is_name and other.kind == fact.kind:
+        elif fact.is_name and (other.kind == fact.kind or {other.kind, fact.kind} == {"organisation", "term"}):
             if name_in(other.text, claim_key) or name_key(fact.text) in name_key(other.text):
                 continue
         else:
@@ -127,6 +143,8 @@ def _rival(fact: Fact, claim: Analysis, s: Sentence, ev: Analysis, cross_lingual
         overlap = context_overlap(ctx, context_words(ev, other.start, other.end, CONTEXT_WIDTH))
         if fact.is_name and len(fact.text) >= 3 and len(other.text) >= 3 and fact.text[-2:] == other.text[-2:]:
             overlap += 1  # 青山区法院 / 汉阳区法院: the same kind of body, another one
+        if fact.kind == "place" and other.kind == "place" and is_country(fact.text) != is_country(other.text):
+            continue  # a city is not contradicted by a country (在伊斯兰堡 vs 哈萨克斯坦和巴基斯坦)
         if fact.kind in ("organisation", "place", "term") and other.text[-1] != fact.text[-1] and not overlap:
             continue  # 临汾市 / 永济市, or the same role: a rival; 北京 / 国际奥委会: not comparable
         score = s.coverage + W_CONTEXT * overlap + (W_BEST if s.best else 0.0)
@@ -165,6 +183,36 @@ def _statement_conflicts(claim: Analysis, s: Sentence) -> list[Conflict]:
     return out
 
 
+_COMPOUND_TAGS = {"n", "nz", "nw", "LOC", "ORG", "an", "vn", "s"}
+_ENTITY_MODIFIERS = {"LOC", "ORG", "PER"}
+
+
+def _compound_conflicts(claim: Analysis, s: Sentence, articles: list[ArticleFacts]) -> list[Conflict]:
+    """国际股市 in the claim, 伦敦股市 in the article: the same head noun, with a named place, body or
+    person in front of it that the claim does not name — and the claim's compound is nowhere in the articles."""
+    ev = s.analysis()
+    keys = [a.key for a in articles]
+    claim_key = name_key(claim.text)
+    out = []
+    words = claim.words
+    for i in range(1, len(words)):
+        head, mod = words[i], words[i - 1]
+        if head.tag not in ("n", "nz") or len(head.text) < 2 or mod.tag not in _COMPOUND_TAGS or mod.end != head.start:
+            continue
+        compound = mod.text + head.text
+        if any(name_key(compound) in k for k in keys):
+            continue
+        for j in range(1, len(ev.words)):
+            other, emod = ev.words[j], ev.words[j - 1]
+            if other.text != head.text or emod.tag not in _ENTITY_MODIFIERS or emod.end != other.start:
+                continue
+            if name_in(emod.text, claim_key) or emod.text == mod.text:
+                continue
+            out.append(_conflict("term", compound, emod.text + other.text, s))
+            break
+    return out
+
+
 def _positions(text: str, word: str) -> list[int]:
     out, i = [], text.find(word)
     while i >= 0:
@@ -194,7 +242,28 @@ def _role_conflicts(claim: Analysis, ev: Analysis, s: Sentence) -> list[Conflict
             if eb and ea and eb[-1] == b and ea[0] == a:
                 out.append(_conflict("role", f"{before[-1].text}{t.text}{after[0].text}", f"{eb[-1]}{t.text}{ea[0]}", s))
                 break
+    if out:
+        return out
+    # "A向B…", "A击败B": two names joined by the same words, in the other order.
+    for x, y in zip(names, names[1:]):
+        link = claim.text[x.end:y.start]
+        if not 0 < len(link) <= 6 or not _LINK.search(link) or name_key(x.text) == name_key(y.text):
+            continue
+        for u, v in zip(ev_names, ev_names[1:]):
+            if (ev.text[u.end:v.start] == link and name_key(u.text).endswith(name_key(y.text))
+                    and name_key(v.text).endswith(name_key(x.text))):
+                out.append(_conflict("role", f"{x.text}{link}{y.text}", f"{u.text}{link}{v.text}", s))
+                break
     return out
+
+
+def is_country(name: str) -> bool:
+    """Whether a place name is a country's (CLDR names through qa.subjects' gazetteer)."""
+    return normalize(name) in gazetteer().forms
+
+
+_LINK = re.compile(r"[向对给被把让将击战胜负败]")
+"""Words between two names that give them roles (A向B, A击败B); 和/与/、 join them as equals."""
 
 
 def compare(claim: Analysis, evidence: list[Sentence], articles: list[ArticleFacts], more: list[Sentence],
@@ -208,17 +277,25 @@ def compare(claim: Analysis, evidence: list[Sentence], articles: list[ArticleFac
     if cross_lingual:
         rivals = evidence[:1]
     for fact in claim.facts:
-        if fact_stated(fact, articles):
+        # A figure or date counts as stated where a sentence about the same thing states it; one
+        # that only turns up elsewhere in the article loses to another value in that sentence
+        # (the gold price's 273.4 elsewhere in a market report is not today's high).
+        if fact.is_name and fact_stated(fact, articles) or any(stated_in(fact, s) for s in rivals):
             out.present.append(fact)
             continue
         found = [(r, s) for s in rivals if (r := _rival(fact, claim, s, s.analysis(), cross_lingual))]
         if found:
             (_, source), s = max(found, key=lambda p: p[0][0])
             out.conflicts.append(_conflict(fact.kind, fact.text, source, s))
+        elif fact_stated(fact, articles):
+            out.present.append(fact)
         else:
             out.missing.append(fact)
     if evidence and evidence[0].coverage >= STATEMENT_MIN_COVERAGE:
         out.conflicts += _statement_conflicts(claim, evidence[0])
+    for s in evidence[:2]:
+        if s.coverage >= RIVAL_MIN_COVERAGE and not out.conflicts:
+            out.conflicts += _compound_conflicts(claim, s, articles)
     return out
 
 

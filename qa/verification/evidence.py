@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Any
@@ -61,12 +62,12 @@ def claim_content(sentence: str) -> str:
     return sentence
 
 
-def fact_match(claim: Analysis, sentence: str) -> float:
+def fact_match(claim: Analysis, sentence: str, date: dt.date | None = None) -> float:
     """How much of the claim's facts `sentence` speaks to: 1 per fact it states, SAME_KIND per fact
     it gives another value of the same kind, over the number of facts (0 when the claim has none)."""
     if not claim.facts:
         return 0.0
-    ev = analyse(sentence)
+    ev = analyse(sentence, date)
     key = name_key(sentence)
     total = 0.0
     for f in claim.facts:
@@ -84,7 +85,20 @@ def fact_match(claim: Analysis, sentence: str) -> float:
     return total / len(claim.facts)
 
 
-def rank(claim: Analysis, content: str, candidates: list[Any]) -> list[tuple[Any, float]]:
-    """Retrieved sentences (with .cosine and .text), best evidence first, each with its coverage."""
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def rank(sentence: str, content: str, candidates: list[Any]) -> list[tuple[Any, float]]:
+    """Retrieved sentences (with .cosine, .text and .doc), best evidence first, each with its coverage.
+
+    The claim's relative dates ("去年") are read against each candidate's article date."""
+    def score(c: Any, cov: float) -> float:
+        claim = analyse(sentence, _date(c.doc.metadata.get("date", "")))
+        return c.cosine + W_COVERAGE * cov + W_FACTS * fact_match(claim, c.text, _date(c.doc.metadata.get("date", "")))
+
     scored = [(c, coverage(content, c.text)) for c in candidates]
-    return sorted(scored, key=lambda p: -(p[0].cosine + W_COVERAGE * p[1] + W_FACTS * fact_match(claim, p[0].text)))
+    return sorted(scored, key=lambda p: -score(*p))

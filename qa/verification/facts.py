@@ -24,6 +24,10 @@ _LIGHT = {"表示", "认为", "指出", "称", "说", "强调", "介绍", "进�
           "有关", "相关", "报道", "消息", "记者", "新华社", "目前", "已经", "正在", "没有", "可以", "能够", "需要", "通过", "为了"}
 
 
+_NAME_TAGS = {"PER", "LOC", "ORG"}
+CONTEXT_WITHOUT_NAMES = True
+
+
 @dataclass(frozen=True)
 class Fact:
     """One checkable piece of a sentence: a name, a figure or a date, with its offsets."""
@@ -110,8 +114,9 @@ def word_coverage(claim: Analysis, sentence: str) -> float:
 def context_words(analysis: Analysis, start: int, end: int, width: int = 2) -> set[str]:
     """The content words right before and after a span (the figure's or name's role in the sentence;
     speech verbs count here: 王继才表示 and 陈贵斌表示 fill the same role)."""
-    before = [t.text for t in analysis.words if t.end <= start and t.tag in _CONTENT_TAGS]
-    after = [t.text for t in analysis.words if t.start >= end and t.tag in _CONTENT_TAGS]
+    tags = _CONTENT_TAGS - _NAME_TAGS if CONTEXT_WITHOUT_NAMES else _CONTENT_TAGS
+    before = [t.text for t in analysis.words if t.end <= start and t.tag in tags]
+    after = [t.text for t in analysis.words if t.start >= end and t.tag in tags]
     return {normalize(w) for w in before[-width:] + after[:width]}
 
 
