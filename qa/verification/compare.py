@@ -88,7 +88,7 @@ def fact_stated(fact: Fact, articles: list[ArticleFacts]) -> bool:
         return any(name_in(fact.text, a.key) for a in articles)
     if fact.quantity is not None:
         q = fact.quantity
-        return any(q.agrees(o) or o.agrees(q) for a in articles for o in a.quantities)
+        return any(q.agrees(o) for a in articles for o in a.quantities)
     if fact.date is not None:
         d = fact.date
         return any(d.agrees(o) for a in articles for o in a.dates)
@@ -101,7 +101,7 @@ def stated_in(fact: Fact, sentence: Sentence) -> bool:
     if fact.is_name:
         return name_in(fact.text, name_key(ev.text))
     if fact.quantity is not None:
-        return any(o.quantity is not None and (fact.quantity.agrees(o.quantity) or o.quantity.agrees(fact.quantity))
+        return any(o.quantity is not None and (fact.quantity.agrees(o.quantity))
                    for o in ev.facts)
     if fact.date is not None:
         return any(o.date is not None and fact.date.agrees(o.date) for o in ev.facts)
@@ -126,9 +126,9 @@ def _rival(fact: Fact, claim: Analysis, s: Sentence, ev: Analysis, cross_lingual
     for other in ev.facts:
         if fact.quantity is not None and other.quantity is not None:
             q, o = fact.quantity, other.quantity
-            if q.unit != o.unit or q.ordinal != o.ordinal or q.agrees(o) or o.agrees(q):
+            if q.unit != o.unit or q.ordinal != o.ordinal or q.agrees(o):
                 continue
-            if any(c.quantity is not None and (c.quantity.agrees(o) or o.agrees(c.quantity)) for c in claim.facts):
+            if any(c.quantity is not None and (c.quantity.agrees(o)) for c in claim.facts):
                 continue  # the article's figure is in the claim too, for something else
         elif fact.date is not None and other.date is not None:
             if not fact.date.conflicts(other.date):
@@ -322,7 +322,7 @@ def number_conflicts(claim: str, evidence: list[str]) -> tuple[list[tuple[Quanti
     best = quantities(evidence[0]) if evidence else []
     conflicts, missing = [], []
     for q in quantities(claim):
-        if any(q.agrees(e) or e.agrees(q) for e in found):
+        if any(q.agrees(e) for e in found):
             continue
         rival = next((e for e in best if e.unit == q.unit and e.ordinal == q.ordinal), None)
         if rival is not None:

@@ -75,7 +75,7 @@ def fact_match(claim: Analysis, sentence: str, date: dt.date | None = None) -> f
             total += 1.0 if name_in(f.text, key) else SAME_KIND * any(o.kind == f.kind for o in ev.facts)
         elif f.quantity is not None:
             qs = [o.quantity for o in ev.facts if o.quantity is not None]
-            if any(f.quantity.agrees(q) or q.agrees(f.quantity) for q in qs):
+            if any(f.quantity.agrees(q) for q in qs):
                 total += 1.0
             elif any(q.unit == f.quantity.unit for q in qs):
                 total += SAME_KIND

@@ -25,7 +25,11 @@ class Quantity:
     """The other side of a score (3比1 → value 3, second 1)."""
 
     def agrees(self, other: Quantity) -> bool:
-        """Whether `other` states the same figure (a rounded claim ± its hedge allows) in a compatible unit."""
+        """Whether `other` (the article's figure) states this one (the claim's), in a compatible unit.
+
+        Two hedged figures agree only on the same base (200多家 is not 207多家); a hedged claim is met
+        by any value in its range (300多名 by 320名); an exact claim by a hedged article figure whose
+        range holds it (the article's 200多家 allows 207家)."""
         if self.ordinal != other.ordinal:
             return False
         if self.unit and other.unit and self.unit != other.unit and {self.unit, other.unit} != {"USD", "$"}:
@@ -34,14 +38,21 @@ class Quantity:
             return self.unit == other.unit and same_value(self.value, other.value) and self.second == other.second
         if same_value(self.value, other.value):
             return True
-        lo, hi = other.value * 0.999, other.value * 1.001
-        if self.approx == "more":  # "300多名" is met by 320; "超过60%" by 62%
-            return self.value <= other.value <= self.value * 1.35
-        if self.approx == "less":
-            return self.value * 0.85 <= other.value <= self.value
-        if self.approx == "about" or other.approx:
-            return abs(self.value - other.value) <= 0.06 * max(abs(self.value), abs(other.value))
-        return lo <= self.value <= hi
+        if self.approx and other.approx:
+            return False
+        if self.approx:
+            return _within(self, other.value)
+        if other.approx:
+            return _within(other, self.value)
+        return False
+
+
+def _within(hedged: Quantity, value: float) -> bool:
+    if hedged.approx == "more":  # "300多名" is met by 320; "超过60%" by 62%
+        return hedged.value <= value <= hedged.value * 1.35
+    if hedged.approx == "less":
+        return hedged.value * 0.85 <= value <= hedged.value
+    return abs(hedged.value - value) <= 0.06 * max(abs(hedged.value), abs(value))
 
 
 def same_value(a: float, b: float) -> bool:
