@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from qa.verification.dates import dates
-from qa.verification.directions import directions, negated, opposite_words
+from qa.text.dates import dates
+from qa.text.directions import directions, negated, opposite_words
 from qa.verification.facts import analyse, context_overlap
-from qa.verification.quantities import chinese_number, quantities
+from qa.text.quantities import chinese_number, quantities
 
 
 def test_chinese_numerals_ordinals_and_scores() -> None:

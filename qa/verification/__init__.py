@@ -1,9 +1,9 @@
 """Checking answers against the articles, sentence by sentence (`qa verify`, faithfulness, citation checks)."""
 
+from qa.text.quantities import Quantity, quantities
 from qa.verification.checker import Verifier
 from qa.verification.compare import number_conflicts
 from qa.verification.evidence import answer_sentences, claim_content, coverage, strip_markers
-from qa.verification.quantities import Quantity, quantities
 from qa.verification.results import (
     CONTRADICTED,
     LABEL_SCORE,

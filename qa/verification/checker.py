@@ -14,13 +14,14 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.documents import Document
 
-from qa.answer import ExtractiveComposer
-from qa.chunking import split_sentences
 from qa.errors import QAError
+from qa.retrieval.context import Searchable
+from qa.retrieval.sentences import SentenceCandidates
+from qa.text.sentences import split_sentences
 from qa.verification.compare import ArticleFacts, Conflict, Sentence, compare, related_sentences
 from qa.verification.evidence import answer_sentences, claim_content, content_length, coverage, rank
 from qa.verification.facts import analyse, word_coverage
@@ -28,8 +29,6 @@ from qa.verification.labels import Similarity, decide
 from qa.verification.results import UNSUPPORTED, Contradiction, Evidence, SentenceCheck, Verification
 from qa.verification.speakers import ArticleText, claim_speaker, same_person
 
-if TYPE_CHECKING:
-    from qa.pipeline import Pipeline
 
 RETRIEVE_K = 5
 EVIDENCE_SHOWN = 3
@@ -48,7 +47,7 @@ def _date(value: str) -> dt.date | None:
 class Verifier:
     """Checks claims against the pipeline's index (or against given passages)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Searchable) -> None:
         self.pipeline = pipeline
         self._articles: dict[tuple[str, str], ArticleText] = {}
         self._facts: dict[tuple[str, str], ArticleFacts] = {}
@@ -79,11 +78,10 @@ class Verifier:
         text = text[:MAX_TEXT_CHARS]
         question = question.strip() if question and question.strip() else None
         self.pipeline.index.check_compatible()
-        snapshot = self.pipeline.retriever.snapshot()
-        composer = ExtractiveComposer(self.pipeline.index, snapshot.keyword)
+        composer = SentenceCandidates(self.pipeline.index)
         return Verification(text, question, [self._check(s, question, composer, passages) for s in answer_sentences(text)])
 
-    def _check(self, sentence: str, question: str | None, composer: ExtractiveComposer,
+    def _check(self, sentence: str, question: str | None, composer: SentenceCandidates,
                passages: Sequence[Document] | None) -> SentenceCheck:
         # A bare short answer ("10亿美元。") only means something together with its question.
         short = question is not None and content_length(sentence) < 12

@@ -6,12 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from qa.keywords import normalize
-from qa.subjects import gazetteer
-from qa.verification.dates import DateExpr, dates
-from qa.verification.directions import directions, negated
+from qa.text.countries import gazetteer
+from qa.text.dates import DateExpr, dates
+from qa.text.directions import directions, negated
+from qa.text.normalise import normalize
+from qa.text.quantities import Quantity, quantities
 from qa.verification.facts import Analysis, Fact, analyse, context_overlap, context_words, name_in, name_key, word_coverage
-from qa.verification.quantities import Quantity, quantities
 
 RIVAL_MIN_COVERAGE = 0.15
 """A sentence can hold the article's value for a claim's fact only if it shares this much of the claim's words."""
@@ -258,7 +258,7 @@ def _role_conflicts(claim: Analysis, ev: Analysis, s: Sentence) -> list[Conflict
 
 
 def is_country(name: str) -> bool:
-    """Whether a place name is a country's (CLDR names through qa.subjects' gazetteer)."""
+    """Whether a place name is a country's (CLDR names through qa.text.countries' gazetteer)."""
     return normalize(name) in gazetteer().forms
 
 

@@ -7,8 +7,8 @@ import re
 import unicodedata
 from typing import Any
 
-from qa.chunking import split_sentences
-from qa.keywords import normalize
+from qa.text.normalise import normalize
+from qa.text.sentences import split_sentences
 from qa.verification.facts import Analysis, analyse, name_in, name_key
 from qa.verification.speakers import SPEECH
 

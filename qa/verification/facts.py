@@ -8,10 +8,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from qa.keywords import normalize
+from qa.text.dates import DateExpr, dates
 from qa.text.entities import Token, tokens
-from qa.verification.dates import DateExpr, dates
-from qa.verification.quantities import Quantity, quantities
+from qa.text.normalise import normalize
+from qa.text.quantities import Quantity, quantities
 
 FactKind = str
 """'person', 'organisation', 'place', 'term' (a proper noun LAC tags nz/nw), 'number' or 'date'."""

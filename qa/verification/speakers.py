@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from qa.keywords import normalize
 from qa.text.entities import entities
+from qa.text.normalise import normalize
 
 SPEECH = r"(?:则|也|还|再次|进一步)?(?:表示|说|指出|强调|宣布|认为|称|介绍|提到|谈到)"
 _SPEECH = SPEECH

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from qa.verification.quantities import chinese_number
+from qa.text.quantities import chinese_number
 
 _N = r"(?:\d{1,4}|[零〇一二两三四五六七八九十]{1,4})"
 _DATE = re.compile(
