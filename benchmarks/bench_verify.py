@@ -116,7 +116,7 @@ def timing(claims: list[dict], target_chunks: int, answers: int) -> dict[str, fl
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_pipeline import CachedEmbeddings
 
-    from qa.embeddings import load_embeddings
+    from qa.models.embeddings import load_embeddings
 
     replicas = max(0, round(target_chunks / 748) - 1)
     folder, store = WORK.parent / "verify_zh_scaled" / "articles", WORK.parent / "verify_zh_scaled" / "vectorstore"
