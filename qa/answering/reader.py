@@ -282,6 +282,22 @@ def materialize_graph(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, variant:
 # ----------------------------------------------------------------------------- the reader
 
 
+# Separators a token may carry at a span's edge ("），" is one piece): not part of the answer. Brackets and
+# quotes stay (book titles 《…》 are answers), except an opening one at the end or a closing one at the start.
+_EDGE = set(" \t\r\n\u3000，。、；：！？,;:!?…")
+_OPENING = set("（(「『《〈【[“‘")
+_CLOSING = set("）)」』》〉】]”’")
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """`text[start:end]` without separators at its edges (offsets stay offsets into `text`)."""
+    while start < end and (text[start] in _EDGE or text[start] in _CLOSING):
+        start += 1
+    while end > start and (text[end - 1] in _EDGE or text[end - 1] in _OPENING):
+        end -= 1
+    return start, end
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max())
     return e / e.sum()
@@ -360,7 +376,7 @@ class Reader:
             scores = np.triu(np.outer(ps, pe)) - np.triu(np.outer(ps, pe), max_answer_tokens)
             i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
             passage = passages[p_index]
-            s, e = c_starts[i], c_ends[j]
+            s, e = trim(passage.text, c_starts[i], c_ends[j])
             if e <= s:
                 continue
             candidates.setdefault(p_index, []).append(Span(
