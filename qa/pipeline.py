@@ -134,16 +134,19 @@ class Pipeline:
             self._quote_book = cached
         return cached[1]
 
-    def speakers(self) -> list[Speaker]:
-        """Everyone quoted in the articles, most quoted first."""
+    def speakers(self, speaker_type: str | None = None) -> list[Speaker]:
+        """Everyone quoted in the articles (of one type when given: person, organisation, …), most quoted first."""
         self.index.check_compatible()
-        return self.quote_book().speakers()
+        return self.quote_book().speakers(speaker_type)
 
     def quotes(self, speaker: str | None = None, query: str | None = None, since: dt.date | None = None,
-               until: dt.date | None = None, limit: int = 20) -> list[Quote]:
-        """Quotes by `speaker` (any of their names), nearest in meaning to `query` first when given."""
+               until: dt.date | None = None, limit: int = 20, speaker_type: str | None = None,
+               latest: bool = False) -> list[Quote]:
+        """Quotes by `speaker` (any of their names) or of `speaker_type`, nearest in meaning to `query` first when
+        given, else in article order (`latest`: newest first)."""
         self.index.check_compatible()
-        return self.quote_book().search(speaker=speaker, query=query, since=since, until=until, limit=limit)
+        return self.quote_book().search(speaker=speaker, query=query, since=since, until=until, limit=limit,
+                                        speaker_type=speaker_type, latest=latest)
 
     def verify(self, text: str, question: str | None = None) -> Verification:
         """Check an answer against the articles sentence by sentence (see qa/verification.py)."""

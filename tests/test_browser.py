@@ -214,3 +214,45 @@ def test_upload_from_the_articles_tab(browser, page_url: str, shots: Path, tmp_p
         assert outside == [], f"the page fetched from outside: {outside}"
     finally:
         context.close()
+
+
+def test_who_said_what_tab(browser, page_url: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    """Opens on the latest statements; a speaker's row filters them; type filter; pages; no squeezed name column."""
+    outside: list[str] = []
+    context, page = open_page(browser, page_url, 1280, 900, outside)
+    try:
+        page.get_by_role("tab", name="Who said what").click()
+        rows = page.locator("#qa-quotes-table tr.qa-quote-row")
+        rows.first.wait_for(timeout=60_000)
+        assert rows.count() == 25  # one page of the seeds' 34 statements (and the hostile article's one), newest first
+        assert "2026-02-07" in rows.first.inner_text() and "person" in rows.first.inner_text()
+        label = page.locator("#qa-quotes-page")
+        # Names never wrap a character a line: the speaker columns keep a readable width.
+        assert page.locator("#qa-quotes-table td.qa-who").first.bounding_box()["width"] >= 120  # type: ignore[index]
+        cell = page.locator("#qa-speakers").get_by_text("米尔济约耶夫", exact=True).first
+        assert cell.bounding_box()["width"] >= 150  # type: ignore[index]
+        page.screenshot(path=str(shots / "desktop-1280-quotes.png"), full_page=True)
+
+        page.locator("#qa-quotes-next").click()
+        page.wait_for_function("() => /Statements 26–(\\d+) of \\1 .*page 2 of 2/.test(document.querySelector('#qa-quotes-page').innerText)",
+                               timeout=60_000)
+        total = int(label.inner_text().split(" of ")[1].split()[0])
+        assert total >= 34 and rows.count() == total - 25
+
+        cell.click()  # a speaker's row is a filter
+        page.wait_for_function("() => document.querySelector('#qa-quotes-page').innerText.includes('of 2 ')", timeout=60_000)
+        assert rows.count() == 2 and all("米尔济约耶夫" in rows.nth(i).inner_text() for i in range(2))
+        assert "1–2 of 2" in label.inner_text()
+        assert outside == [], f"the page fetched from outside: {outside}"
+    finally:
+        context.close()
+    context, page = open_page(browser, page_url, 390, 844, outside)
+    try:
+        # At phone width Gradio folds the later tabs into an overflow menu: open the tab through its button.
+        page.get_by_role("button", name="More tabs").click()
+        page.locator("button:visible", has_text="Who said what").last.click()
+        page.locator("#qa-quotes-table tr.qa-quote-row").first.wait_for(timeout=60_000)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 392
+        page.screenshot(path=str(shots / "mobile-390-quotes.png"), full_page=True)
+    finally:
+        context.close()

@@ -41,6 +41,7 @@ def answer_who_question(index: ArticleIndex, quote_book: Callable[[], QuoteBook]
             return None
     topic = parsed.topic or (question if speaker is None else "")
     candidates = book.search(speaker=speaker, query=topic or None, limit=10 if topic else 50)
+    candidates = [q for q in candidates if q.resolved]  # "他说" with nobody behind it answers no who-question
     if not candidates:
         return None
     # Choose the best sentence inside the best quotes (a long speech answers with its relevant part).

@@ -230,20 +230,24 @@ cli.add_command(eval_command)
 cli.add_command(verify_command)
 
 
+_TYPES = click.Choice(["person", "organisation", "government", "media", "document", "group"])
+
+
 @cli.command()
+@click.option("--type", "speaker_type", type=_TYPES, help="Only speakers of this type.")
 @click.option("--json", "as_json", is_flag=True, help="Print the speakers as JSON.")
 @click.pass_obj
-def speakers(settings: Settings, as_json: bool) -> None:
-    """List everyone quoted in the articles: quotes, articles, date range."""
-    found = _pipeline(settings).speakers()
+def speakers(settings: Settings, speaker_type: str | None, as_json: bool) -> None:
+    """List everyone quoted in the articles: type, quotes, articles, date range."""
+    found = _pipeline(settings).speakers(speaker_type)
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2))
         return
     if not found:
         click.echo("No quotes found in the indexed articles.")
         return
-    rows = [("person", "quotes", "articles", "dates", "also written")] + [
-        (s.name, str(s.quote_count), str(len(s.articles)),
+    rows = [("speaker", "type", "quotes", "articles", "dates", "also written")] + [
+        (s.name, s.type, str(s.quote_count), str(len(s.articles)),
          s.first_date if s.first_date == s.last_date else f"{s.first_date} – {s.last_date}", ", ".join(s.aliases))
         for s in found
     ]
@@ -255,13 +259,16 @@ def speakers(settings: Settings, as_json: bool) -> None:
 @click.option("--speaker", help="Only this person (any of their names, e.g. 托卡耶夫).")
 @click.option("--since", callback=_date, help="Only quotes dated on or after YYYY-MM-DD.")
 @click.option("--until", callback=_date, help="Only quotes dated on or before YYYY-MM-DD.")
+@click.option("--type", "speaker_type", type=_TYPES, help="Only statements by speakers of this type.")
+@click.option("--latest", is_flag=True, help="Newest first (without QUERY).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many quotes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the quotes as JSON.")
 @click.pass_obj
 def quotes(settings: Settings, query: str | None, speaker: str | None, since: dt.date | None, until: dt.date | None,
-           limit: int, as_json: bool) -> None:
-    """Who said what: quotes by --speaker, nearest in meaning to QUERY first when given."""
-    found = _pipeline(settings).quotes(speaker=speaker, query=query, since=since, until=until, limit=limit)
+           speaker_type: str | None, latest: bool, limit: int, as_json: bool) -> None:
+    """Who said what: statements by --speaker or --type, nearest in meaning to QUERY first when given."""
+    found = _pipeline(settings).quotes(speaker=speaker, query=query, since=since, until=until, limit=limit,
+                                       speaker_type=speaker_type, latest=latest)
     if as_json:
         click.echo(json.dumps([q.to_dict() for q in found], ensure_ascii=False, indent=2))
         return
@@ -270,8 +277,9 @@ def quotes(settings: Settings, query: str | None, speaker: str | None, since: dt
         return
     for q in found:
         score = f" · score {q.score:.3f}" if q.score is not None else ""
-        said = f"“{q.text}”" if q.kind == "direct" else f"{q.verb}，{q.text}（reported）"
-        click.echo(f"{click.style(q.speaker, bold=True)} ({q.mention}): {said}")
+        said = f"“{q.text}”" if q.kind == "direct" else f"{q.verb}，{q.text}（{q.kind}）"
+        who = q.speaker if q.resolved else f"{q.mention} (unresolved)"
+        click.echo(f"{click.style(who, bold=True)} [{q.speaker_type}] ({q.mention}): {said}")
         click.echo(f"    — {q.title} · {q.date or 'undated'} · {q.article_id} (chars {q.start}–{q.end}){score}")
 
 

@@ -39,23 +39,31 @@ class QuoteBook:
     def __init__(self, index: ArticleIndex, aliases: Aliases) -> None:
         self.index = index
         raw = load_quotes(index)
-        counts = Counter(q.raw_speaker for q in raw)
+        counts = Counter(q.raw_speaker for q in raw if q.resolved)  # an unresolved 他 never joins a person
         self.directory = SpeakerDirectory(dict(counts), aliases)
-        self.all = [replace(q, speaker=self.directory.canonical(q.raw_speaker) or q.raw_speaker) for q in raw]
+        self.all = [replace(q, speaker=(self.directory.canonical(q.raw_speaker) or q.raw_speaker) if q.resolved else q.mention)
+                    for q in raw]
         self.by_id = {q.id: q for q in self.all}
 
-    def speakers(self) -> list[Speaker]:
-        return aggregate_speakers(self.all, self.directory)
+    def speakers(self, speaker_type: str | None = None) -> list[Speaker]:
+        return aggregate_speakers(self.all, self.directory, _checked_type(speaker_type))
 
     def search(self, speaker: str | None = None, query: str | None = None, since: dt.date | None = None,
-               until: dt.date | None = None, limit: int = 20) -> list[Quote]:
-        pool = self.all
+               until: dt.date | None = None, limit: int = 20, speaker_type: str | None = None,
+               latest: bool = False) -> list[Quote]:
+        """Quotes by a speaker (any of their names) and/or of a speaker type, in a date range; nearest in meaning to
+        ``query`` first when given, else in article order (``latest``: newest first)."""
+        # newest article first, each article's statements in text order
+        pool = sorted(self.all, key=lambda q: (q.date, q.article_id), reverse=True) if latest else self.all
         if speaker:
             canonical = self.directory.resolve(speaker)
             if canonical is None:
                 known = ", ".join(s.name for s in self.speakers()[:8])
                 raise QAError(f"no speaker called {speaker!r}; run `qa speakers` to list them (e.g. {known})")
-            pool = [q for q in pool if q.speaker == canonical]
+            pool = [q for q in pool if q.speaker == canonical and q.resolved]
+        if speaker_type:
+            wanted = _checked_type(speaker_type)
+            pool = [q for q in pool if q.speaker_type == wanted]
         if since:
             pool = [q for q in pool if q.date and q.date >= since.isoformat()]
         if until:
@@ -82,6 +90,16 @@ class QuoteBook:
         scored.sort(key=lambda q: -(q.score or 0.0))
         return scored[:limit] if limit else scored
 
+
+
+def _checked_type(speaker_type: str | None) -> str | None:
+    from qa.extraction.statements import SPEAKER_TYPES
+
+    if speaker_type is None or speaker_type == "":
+        return None
+    if speaker_type not in SPEAKER_TYPES:
+        raise QAError(f"unknown speaker type {speaker_type!r}: use one of {', '.join(SPEAKER_TYPES)}")
+    return speaker_type
 
 
 def paragraph_text(index: ArticleIndex, quote: Quote) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,8 @@ class Speaker:
     articles: list[str]
     first_date: str
     last_date: str
+    type: str = "person"
+    """person, organisation, government, media, document or group (the most frequent over its quotes)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -174,17 +176,22 @@ def short_name(speaker: str, aliases: Sequence[str] = (), *, chinese: bool = Tru
     return surname(speaker) if _parts(speaker) > 1 and chinese else speaker
 
 
-def aggregate_speakers(quotes: Sequence[Quote], directory: SpeakerDirectory) -> list[Speaker]:
+def aggregate_speakers(quotes: Sequence[Quote], directory: SpeakerDirectory, speaker_type: str | None = None) -> list[Speaker]:
+    """Every resolved source with its quotes (an unresolved 他 is nobody's); optionally of one type only."""
     by: dict[str, list[Quote]] = defaultdict(list)
     for q in quotes:
-        by[q.speaker].append(q)
+        if q.resolved:
+            by[q.speaker].append(q)
     out = []
     for name, qs in by.items():
         dates = sorted(q.date for q in qs if q.date)
         mentions = {q.mention for q in qs if q.mention not in PRONOUNS_ZH and not TITLE_RE.fullmatch(q.mention)
                     and q.mention.lower() not in ("he", "she") and not q.mention.lower().startswith("the ")}
         aliases = sorted((set(directory.members.get(name, [])) | mentions) - {name})
+        kind = Counter(q.speaker_type for q in qs).most_common(1)[0][0]
+        if speaker_type and kind != speaker_type:
+            continue
         out.append(Speaker(name, aliases, len(qs), sorted({q.article_id for q in qs}), dates[0] if dates else "",
-                           dates[-1] if dates else ""))
+                           dates[-1] if dates else "", kind))
     out.sort(key=lambda s: (-s.quote_count, s.name))
     return out

@@ -15,6 +15,7 @@ def quote_metadata(q: Quote, version: str, date_int: int) -> dict[str, Any]:
         "article_id": q.article_id, "version": version, "date": q.date, "date_int": date_int, "title": q.title,
         "start": q.start, "end": q.end, "para_start": q.para_start, "para_end": q.para_end, "mention": q.mention,
         "raw_speaker": q.raw_speaker, "verb": q.verb, "kind": q.kind, "extractor": QUOTES_EXTRACTOR,
+        "speaker_type": q.speaker_type, "role": q.role, "resolved": q.resolved,
     }
 
 
@@ -36,7 +37,8 @@ def quote_from(qid: str, text: str, meta: dict[str, Any], score: float | None = 
                  mention=str(meta.get("mention", "")), verb=str(meta.get("verb", "")), text=text, kind=str(meta.get("kind", "")),
                  start=int(meta["start"]), end=int(meta["end"]), raw_speaker=str(meta["raw_speaker"]),
                  para_start=int(meta.get("para_start", meta["start"])), para_end=int(meta.get("para_end", meta["end"])),
-                 title=str(meta.get("title", "")), score=score)
+                 title=str(meta.get("title", "")), score=score, speaker_type=str(meta.get("speaker_type", "person")),
+                 role=str(meta.get("role", "")), resolved=bool(meta.get("resolved", True)))
 
 
 

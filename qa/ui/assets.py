@@ -28,6 +28,19 @@ mark.qa-hit { background: #ffe58a; color: inherit; padding: 0 1px; }
 .qa-articles { width: 100%; border-collapse: collapse; }
 .qa-articles td, .qa-articles th { border-bottom: 1px solid var(--border-color-primary, #ddd); padding: 4px 6px; text-align: left; overflow-wrap: anywhere; }
 .qa-up-ok { color: #15803d; } .qa-up-bad { color: #b91c1c; }
+.qa-table { width: 100%; border-collapse: collapse; }
+.qa-table td, .qa-table th { border-bottom: 1px solid var(--border-color-primary, #ddd); padding: 4px 6px; text-align: left; vertical-align: top; }
+.qa-who { min-width: 9em; max-width: 16em; overflow-wrap: break-word; }
+.qa-nowrap { white-space: nowrap; }
+.qa-type { font-size: 0.75em; border: 1px solid var(--border-color-primary, #ccc); border-radius: 6px; padding: 0 4px; color: var(--body-text-color-subdued, #666); }
+.qa-aliases { color: var(--body-text-color-subdued, #666); font-size: 0.85em; }
+#qa-quotes-results { overflow-x: auto; }
+#qa-quotes-table td.qa-src { min-width: 12em; max-width: 16em; overflow-wrap: anywhere; font-size: 0.85em; }
+@media (max-width: 700px) {  /* phone: each statement becomes a card instead of squeezed columns */
+  #qa-quotes-table thead { display: none; }
+  #qa-quotes-table tr, #qa-quotes-table td { display: block; max-width: none; border: none; padding: 2px 4px; }
+  #qa-quotes-table tr { border-bottom: 1px solid var(--border-color-primary, #ddd); padding: 6px 0; }
+}
 """
 
 # Runs once when the chat component mounts; the handler is delegated, so it survives re-renders.

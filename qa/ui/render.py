@@ -216,16 +216,22 @@ def verification_html(result: Any) -> str:
 
 
 def speakers_html(speakers: Sequence[Any]) -> str:
+    """The speakers as a plain table (type, statements, articles, dates): for pages without the interactive one."""
     if not speakers:
         return "<p class='qa-empty'>No quotes found in the indexed articles.</p>"
     rows = "".join(
-        f"<tr><td><b>{html.escape(s.name)}</b><div class='qa-aliases'>{html.escape(', '.join(s.aliases))}</div></td>"
-        f"<td>{s.quote_count}</td><td>{len(s.articles)}</td>"
-        f"<td>{html.escape(s.first_date if s.first_date == s.last_date else f'{s.first_date} – {s.last_date}')}</td></tr>"
+        f"<tr><td class='qa-who'><b>{_esc(s.name)}</b><div class='qa-aliases'>{_esc(', '.join(s.aliases))}</div></td>"
+        f"<td>{_esc(getattr(s, 'type', 'person'))}</td><td>{s.quote_count}</td><td>{len(s.articles)}</td>"
+        f"<td class='qa-nowrap'>{_esc(s.first_date if s.first_date == s.last_date else f'{s.first_date} – {s.last_date}')}</td></tr>"
         for s in speakers
     )
-    return ("<table class='qa-table' id='qa-speakers-table'><thead><tr><th>Person</th><th>Quotes</th><th>Articles</th>"
-            f"<th>Dates</th></tr></thead><tbody>{rows}</tbody></table>")
+    return ("<table class='qa-table' id='qa-speakers-table'><thead><tr><th>Speaker</th><th>Type</th><th>Statements</th>"
+            f"<th>Articles</th><th>Dates</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def speaker_rows(speakers: Sequence[Any]) -> list[list[Any]]:
+    """Rows of the interactive speakers table: name, type, statements, articles, latest date."""
+    return [[s.name, s.type, s.quote_count, len(s.articles), s.last_date or ""] for s in speakers]
 
 
 def quotes_html(pipeline: Pipeline, quotes: Sequence[Any]) -> str:
@@ -236,13 +242,18 @@ def quotes_html(pipeline: Pipeline, quotes: Sequence[Any]) -> str:
     for q in quotes:
         para = paragraph_text(pipeline.index, q)
         a, b = q.start - q.para_start, q.end - q.para_start
-        source = f"{html.escape(para[:a])}<mark>{html.escape(para[a:b])}</mark>{html.escape(para[b:])}"
+        source = f"{_esc(para[:a])}<mark>{_esc(para[a:b])}</mark>{_esc(para[b:])}"
         score = f" · {q.score:.3f}" if q.score is not None else ""
+        resolved = getattr(q, "resolved", True)
+        who = _esc(q.speaker) if resolved else f"{_esc(q.mention)} <span class='qa-meta'>(unresolved)</span>"
+        mention = f"as “{_esc(q.mention)}”" if q.mention and q.mention != q.speaker else ""
+        role = getattr(q, "role", "")
         rows.append(
-            f"<tr class='qa-quote-row'><td><b>{html.escape(q.speaker)}</b><div class='qa-aliases'>{html.escape(q.mention)}</div></td>"
-            f"<td><details><summary>{html.escape(q.text)}</summary><div class='qa-passage' style='white-space:pre-wrap'>{source}</div>"
-            f"</details></td><td>{html.escape(q.kind)}</td><td>{html.escape(q.title)}<div><code>{html.escape(q.article_id)}</code>"
-            f"</div></td><td>{html.escape(q.date or 'undated')}{html.escape(score)}</td></tr>"
+            f"<tr class='qa-quote-row'><td class='qa-who'><b>{who}</b> <span class='qa-type'>{_esc(getattr(q, 'speaker_type', 'person'))}</span>"
+            f"<div class='qa-aliases'>{mention}{(' · ' + _esc(role)) if role and role != q.mention else ''}</div></td>"
+            f"<td><details><summary>{_esc(q.text)}</summary><div class='qa-passage' style='white-space:pre-wrap'>{source}</div>"
+            f"</details></td><td>{_esc(q.kind)}<div class='qa-meta'>{_esc(q.verb)}</div></td><td class='qa-src'>{_esc(q.title)}<div><code>{_esc(q.article_id)}</code>"
+            f"</div></td><td class='qa-nowrap'>{_esc(q.date or 'undated')}{_esc(score)}</td></tr>"
         )
-    return ("<table class='qa-table' id='qa-quotes-table'><thead><tr><th>Speaker</th><th>Quote (click for the source)</th>"
+    return ("<table class='qa-table' id='qa-quotes-table'><thead><tr><th>Speaker</th><th>Statement (click for the source)</th>"
             f"<th>Kind</th><th>Article</th><th>Date</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")

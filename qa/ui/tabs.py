@@ -10,7 +10,7 @@ from qa.pipeline import Pipeline
 
 import gradio as gr
 
-from qa.ui.render import quotes_html, speakers_html, verification_html
+from qa.ui.render import quotes_html, speaker_rows, verification_html
 from qa.ui.logic import parse_date
 
 
@@ -32,37 +32,74 @@ def verify_tab(pipeline: Pipeline) -> None:
 
 
 
-def quotes_tab(pipeline: Pipeline) -> None:
-    """The "Who said what" tab: speakers, and quotes searchable by person and by meaning."""
+QUOTES_PAGE = 25
+"""Statements shown per page of the "Who said what" results."""
+TYPES = ["", "person", "organisation", "government", "media", "document", "group"]
 
-    def names() -> list[str]:
+
+def quotes_tab(pipeline: Pipeline) -> None:
+    """The "Who said what" tab: opens on the latest statements; a speaker's row filters them; filters by type,
+    meaning and dates; long lists come a page at a time."""
+
+    def speakers(kind: str | None = None) -> list[Any]:
         try:
-            return [s.name for s in pipeline.speakers()]
+            return pipeline.speakers(kind or None) if pipeline.index.exists() else []
         except QAError:
             return []
 
-    def search(speaker: str | None, query: str, since: str, until: str) -> tuple[str, str, Any]:
+    def search(speaker: str | None, kind: str | None, query: str, since: str, until: str, page: int) -> tuple[Any, ...]:
         try:
             found = pipeline.quotes(speaker=speaker or None, query=query or None, since=parse_date(since, "from"),
-                                    until=parse_date(until, "until"), limit=50)
-            return speakers_html(pipeline.speakers()), quotes_html(pipeline, found), gr.update(choices=[""] + names())
+                                    until=parse_date(until, "until"), limit=0 if not query else 200,
+                                    speaker_type=kind or None, latest=True)
         except QAError as exc:
-            return gr.skip(), f"<p class='qa-error'>{html.escape(str(exc))}</p>", gr.skip()
+            return f"<p class='qa-error'>{html.escape(str(exc))}</p>", "", 0, gr.skip(), gr.skip()
+        pages = max(1, -(-len(found) // QUOTES_PAGE))
+        page = min(max(0, int(page or 0)), pages - 1)
+        shown = found[page * QUOTES_PAGE : (page + 1) * QUOTES_PAGE]
+        order = "nearest in meaning first" if query else "newest first"
+        label = (f"Statements {page * QUOTES_PAGE + 1}–{page * QUOTES_PAGE + len(shown)} of {len(found)} ({order}) · "
+                 f"page {page + 1} of {pages}") if found else ""
+        listed = speakers(kind)
+        return (quotes_html(pipeline, shown), label, page, speaker_rows(listed),
+                gr.update(choices=[""] + [s.name for s in listed]))
+
+    def first_page() -> str:
+        return search(None, None, "", "", "", 0)[0] if pipeline.index.exists() else ""
 
     with gr.Row():
-        with gr.Column(scale=2):
-            gr.Markdown("### Speakers")
-            speakers_view = gr.HTML(speakers_html(pipeline.speakers()) if pipeline.index.exists() else "", elem_id="qa-speakers")
-        with gr.Column(scale=5):
-            with gr.Row():
-                who = gr.Dropdown(choices=[""] + names(), value="", label="Speaker", allow_custom_value=True, elem_id="qa-quotes-speaker")
-                query = gr.Textbox(label="About (search by meaning)", placeholder="贸易 / trade target…", elem_id="qa-quotes-query")
-            with gr.Row():
-                since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="qa-quotes-since")
-                until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="qa-quotes-until")
-                go = gr.Button("Search quotes", variant="primary", elem_id="qa-quotes-search")
-            results = gr.HTML("<p class='qa-empty'>Pick a speaker or type a topic.</p>", elem_id="qa-quotes-results")
-    inputs = [who, query, since, until]
-    go.click(search, inputs, [speakers_view, results, who], api_visibility="private")
-    query.submit(search, inputs, [speakers_view, results, who], api_visibility="private")
-    who.change(search, inputs, [speakers_view, results, who], api_visibility="private")
+        who = gr.Dropdown(choices=[""] + [s.name for s in speakers()], value="", label="Speaker", allow_custom_value=True,
+                          elem_id="qa-quotes-speaker", min_width=220)
+        kind = gr.Dropdown(choices=TYPES, value="", label="Speaker type", elem_id="qa-quotes-type", min_width=160)
+        query = gr.Textbox(label="About (search by meaning)", placeholder="贸易 / trade target…", elem_id="qa-quotes-query",
+                           min_width=220)
+    with gr.Row():
+        since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="qa-quotes-since", min_width=160)
+        until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="qa-quotes-until", min_width=160)
+        go = gr.Button("Search statements", variant="primary", elem_id="qa-quotes-search", min_width=160)
+    with gr.Accordion("Speakers — click a row to see their statements", open=True):
+        table = gr.Dataframe(value=lambda: speaker_rows(speakers()), headers=["Speaker", "Type", "Statements", "Articles", "Latest"],
+                             datatype=["str", "str", "number", "number", "str"], interactive=False, wrap=False,
+                             max_height=320, column_widths=["40%", "16%", "14%", "12%", "18%"], elem_id="qa-speakers")
+    page = gr.State(0)
+    label = gr.Markdown("", elem_id="qa-quotes-page")
+    results = gr.HTML(first_page, elem_id="qa-quotes-results")
+    with gr.Row():
+        newer = gr.Button("← Newer", elem_id="qa-quotes-prev", size="sm")
+        older = gr.Button("Older →", elem_id="qa-quotes-next", size="sm")
+
+    inputs = [who, kind, query, since, until]
+    outputs = [results, label, page, table, who]
+
+    def from_start(*args: Any) -> tuple[Any, ...]:
+        return search(*args, 0)
+
+    def pick(evt: gr.SelectData) -> Any:
+        row = getattr(evt, "row_value", None)
+        return gr.update(value=str(row[0])) if row else gr.skip()
+
+    for event in (go.click, query.submit, since.submit, until.submit, who.change, kind.change):
+        event(from_start, inputs, outputs, api_visibility="private")
+    newer.click(lambda *a: search(*a[:-1], a[-1] - 1), [*inputs, page], outputs, api_visibility="private")
+    older.click(lambda *a: search(*a[:-1], a[-1] + 1), [*inputs, page], outputs, api_visibility="private")
+    table.select(pick, None, who, api_visibility="private")
