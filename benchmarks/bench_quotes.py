@@ -116,8 +116,10 @@ def predict_old(texts: dict[str, str]) -> list[dict[str, Any]]:
         from qa.quotes import extract_quotes  # type: ignore[attr-defined]
     except ImportError:
         try:
-            from qa.extraction.quotes import extract_quotes  # type: ignore[attr-defined,no-redef]
+            from qa.extraction.quotes import QUOTES_EXTRACTOR, extract_quotes  # type: ignore[attr-defined,no-redef]
         except ImportError:
+            return []
+        if QUOTES_EXTRACTOR >= 2:  # the rule-based extractor (version 1) is gone: its figures are on record
             return []
     out = []
     for name, text in texts.items():

@@ -1,5 +1,4 @@
-"""Chinese statements: cue verbs and source frames found on LAC's words and tags, the subject NP before the cue as
-the mention, the quoted or reported span after (or before) it."""
+"""Chinese statements in a paragraph: cue verbs and frames on LAC's words, the subject NP before, the span after."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qa.extraction import cues_zh as L
-from qa.extraction.statements import OPENERS, Statement, quote_pairs
+from qa.extraction.statement import OPENERS, quote_pairs
 from qa.text.entities import Token
 
 Tokenizer = Callable[[str], Sequence[Token]]
@@ -425,23 +424,3 @@ def _zero_subject(para: _Para, i: int, out: list[Raw]) -> list[Token]:
         j -= 1
     del clause_end
     return []
-
-
-def extract(text: str, paras: list[tuple[int, int]], tokenizer: Tokenizer | None = None) -> list[Statement]:
-    """Statements of the Chinese paragraphs of ``text``, speakers resolved inside the article."""
-    from qa.extraction.layout_zh import colon_statements, dash_paragraph, uncued_continuation
-    from qa.extraction.speakers_zh import resolve
-    from qa.text.entities import tokens
-
-    tok = tokenizer or tokens
-    parsed: list[_Para] = []
-    raws: list[Raw] = []
-    for n, (ps, pe) in enumerate(paras):
-        para = _Para(text, ps, pe, _tokenize(text, ps, pe, tok), n)
-        parsed.append(para)
-        found = dash_paragraph(para) or extract_paragraph(para, raws)
-        taken = [(r.start, r.end) for r in found]
-        found += [r for r in colon_statements(para, n) if not any(a < r.end and r.start < b for a, b in taken)]
-        found += uncued_continuation(para, found, raws)
-        raws.extend(found)
-    return resolve(text, parsed, raws)

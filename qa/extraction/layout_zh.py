@@ -1,11 +1,10 @@
-"""Chinese statements carried by layout: headline attributions (X：……), dash-led speech, a quotation paragraph
-that continues the previous speaker's quote."""
+"""Chinese statements carried by layout: headlines (X：……), dash-led speech, a quotation paragraph continued."""
 
 from __future__ import annotations
 
 from qa.extraction import cues_zh as L
 from qa.extraction.chinese import Raw, _clean_subject, _is_boundary, _is_cue, _Para
-from qa.extraction.statements import OPENERS
+from qa.extraction.statement import OPENERS
 
 def colon_statements(para: _Para, line_no: int) -> list[Raw]:
     """Headline attributions (X：……) and noun frames (她的发言…：“…”, 郎平的态度是：…)."""

@@ -1,12 +1,14 @@
-"""Who a Chinese mention is: names from LAC's PER/ORG/LOC, pronouns and descriptions resolved to the source in focus,
-and the speaker's type (person, organisation, government, media, document, group)."""
+"""Who a Chinese mention is: LAC's names, pronouns and descriptions resolved to the source in focus, and its type.
+
+Types: person, organisation, government, media, document, group.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from qa.extraction import cues_zh as L
-from qa.extraction.statements import Statement
+from qa.extraction.statement import Statement
 from qa.text.entities import Token
 
 NAME_JOINERS = set("·•‧・-－")
