@@ -2,6 +2,7 @@
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_quotes.py            # both sets, LAC and jieba taggers
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_quotes.py --set zh --show-misses
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_quotes.py --index-cost --no-jieba   # + extraction vs qa index
 
 Data (research-only news texts, measured here, never copied into the repository):
 - ../shared/bench/quotes_zh: 25 Xinhua articles, 203 statements labelled by hand (UHGEval texts, © Xinhua).
@@ -231,13 +232,46 @@ def _misses(preds: list[dict[str, Any]], gold: list[dict[str, Any]], lang: str) 
             print(f"  EXTRA {p['article'][:22]} [{p['cue']}] {p['speaker']} ({p['mention']}): {p['text'][:60]}")
 
 
+def index_cost() -> None:
+    """CPU seconds of extraction vs a whole `qa index` of the same dev articles (a fresh index in a temp folder)."""
+    import resource
+    import shutil
+    import subprocess
+    import tempfile
+
+    from qa.articles import load_articles
+    from qa.extraction.quotes import extract_quotes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "articles"
+        folder.mkdir()
+        for name in ("quotes_zh", "quotes_en"):
+            for f in (SHARED / name / "articles").iterdir():
+                shutil.copy(f, folder / f.name)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        qa = Path(sys.executable).with_name("qa")
+        subprocess.run([str(qa), "--articles", str(folder), "--vectorstore", str(Path(tmp) / "vs"), "index"], check=True,
+                       stdout=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        index_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        articles = load_articles(folder).articles
+        t0 = time.process_time()
+        n = sum(len(extract_quotes(a)) for a in articles)  # model loads included
+        extract_cpu = time.process_time() - t0
+    print(f"index cost: qa index {index_cpu:.1f} s CPU for {len(articles)} articles; extraction {extract_cpu:.1f} s CPU "
+          f"({n} statements) = {100 * extract_cpu / index_cpu:.1f}% of it")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=["zh", "en", "both"], default="both")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--no-old", action="store_true")
     ap.add_argument("--no-jieba", action="store_true")
+    ap.add_argument("--index-cost", action="store_true", help="also time extraction against a whole qa index (minutes)")
     args = ap.parse_args(argv)
+    if args.index_cost:
+        index_cost()
     if args.set in ("zh", "both"):
         texts, gold = _gold("quotes_zh")
         preds, secs = predict_new(texts)

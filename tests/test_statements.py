@@ -85,3 +85,18 @@ def test_english_pronoun_takes_the_named_subject_before_it() -> None:
 @pytest.mark.parametrize("text", ["", "\n\n", "没有任何引语的一句话。", "Nothing is said here at all, by anyone."])
 def test_text_without_statements(text: str) -> None:
     assert _run(text) == []
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["他说", "表示，", "：“", "”", "“", "据", "报道", "。", "，", "\n", "张伟", "警方", "称",
+                           "\"", " said ", "He ", "according to ", "—", "-", "·", "a", " ", "IMF", "（", "）"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=30).map("".join))
+def test_any_text_gives_statements_whose_offsets_map_back(text: str) -> None:
+    for s in extract_statements(text):
+        assert 0 <= s.start < s.end <= len(text) and text[s.start : s.end] == s.text
+        assert s.kind in ("direct", "mixed", "indirect") and s.speaker
