@@ -167,10 +167,11 @@ def _verify_claim(verifier: Verifier, claim: str, cited: Sequence[Document], que
     checks = verifier.verify(claim, question, passages=cited).sentences
     for check in checks:
         if check.label == CONTRADICTED:
-            what = "; ".join(f"{c.claim} vs {c.source}" for c in check.contradictions)
+            what = "; ".join(f"{c.kind}: the answer says {c.claim}, the passage says {c.source}" for c in check.contradictions)
             return f"the cited passage contradicts it ({what})"
     if checks and all(c.label == UNSUPPORTED for c in checks):
-        return "the cited passage does not support it"
+        missing = [m for c in checks for m in c.missing]
+        return "the cited passage does not support it" + (f" (not in it: {', '.join(missing)})" if missing else "")
     return None
 
 

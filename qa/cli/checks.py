@@ -112,13 +112,19 @@ def verify_command(settings: Settings, text: str | None, file_path: Path | None,
     for i, s in enumerate(result.sentences, start=1):
         click.echo(f"{i}. " + click.style(f"[{s.label}]", fg=_LABEL_COLOURS[s.label], bold=True) + f" {s.sentence}")
         for c in s.contradictions:
-            click.echo(f"     ✗ {c.kind}: the answer says {c.claim!r}, the source says {c.source!r}")
-        if s.unmatched_numbers:
-            click.echo(f"     ? not found in the evidence: {', '.join(s.unmatched_numbers)}")
-        if s.evidence and s.label != "unsupported":
-            e = s.evidence[0]
+            click.echo(f"     ✗ {c.kind}: the answer says {c.claim!r}, the article says {c.source!r} (evidence [{c.evidence + 1}])")
+        if s.missing and s.label != "supported":
+            click.echo(f"     ? not in the articles: {', '.join(s.missing)}")
+        if s.label == "unsupported":
+            continue
+        # The best evidence, and every sentence a contradiction quotes, each with its citation.
+        shown = sorted({0, *(c.evidence for c in s.contradictions)})
+        for n in shown:
+            if n >= len(s.evidence):
+                continue
+            e = s.evidence[n]
             who = f" (said by {e.speaker})" if e.speaker else ""
-            click.echo(f"     evidence: {e.article_id} · {e.date or 'undated'} · chars {e.start}–{e.end}{who}")
+            click.echo(f"     [{n + 1}] {e.article_id} · {e.date or 'undated'} · chars {e.start}–{e.end}{who}")
             click.echo(f"       {e.sentence}")
     counts = ", ".join(f"{n} {label}" for label, n in result.counts.items() if n)
     click.echo(f"\nscore {result.score:.2f} ({counts})")

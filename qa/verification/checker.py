@@ -50,7 +50,7 @@ class Verifier:
     def __init__(self, pipeline: Searchable) -> None:
         self.pipeline = pipeline
         self._articles: dict[tuple[str, str], ArticleText] = {}
-        self._facts: dict[tuple[str, str], ArticleFacts] = {}
+        self._facts: dict[tuple[str, str, tuple[tuple[int, int], ...] | None], ArticleFacts] = {}
         self._lock = threading.Lock()
 
     def article(self, article_id: str, version: str) -> ArticleText:
@@ -60,13 +60,17 @@ class Verifier:
                 self._articles[key] = ArticleText(self.pipeline.index.article_text(article_id, version))
             return self._articles[key]
 
-    def article_facts(self, article_id: str, version: str, date: str) -> ArticleFacts:
-        key = (article_id, version)
+    def article_facts(self, article_id: str, version: str, date: str,
+                      spans: tuple[tuple[int, int], ...] | None = None) -> ArticleFacts:
+        """The article's facts; with `spans` (the cited passages), only what those passages state."""
+        key = (article_id, version, spans)
         text = self.article(article_id, version).text
         with self._lock:
             if key not in self._facts:
-                spans = [(s.start, s.end) for s in split_sentences(text)]
-                self._facts[key] = ArticleFacts.read(article_id, text, _date(date), spans)
+                spans_all = [(s.start, s.end) for s in split_sentences(text)]
+                if len(self._facts) > 4096:
+                    self._facts.clear()
+                self._facts[key] = ArticleFacts.read(article_id, text, _date(date), spans_all, spans)
             return self._facts[key]
 
     def verify(self, text: str, question: str | None = None, passages: Sequence[Document] | None = None) -> Verification:
@@ -107,7 +111,10 @@ class Verifier:
             art = self.article(c.article_id, m["version"])
             evidence.append(Evidence(c.article_id, m["title"], m["date"], c.start, c.end, c.text, round(c.cosine, 4),
                                      round(cov, 4), art.speaker_at(c.start)))
-            facts = self.article_facts(c.article_id, m["version"], m["date"])
+            # Checking citations: a fact counts as stated only where the cited passages state it.
+            spans = None if passages is None else tuple(sorted(
+                (int(d.metadata["start"]), int(d.metadata["end"])) for d in docs if d.metadata["article_id"] == c.article_id))
+            facts = self.article_facts(c.article_id, m["version"], m["date"], spans)
             sentences.append(Sentence(facts, c.start, c.end, word_coverage(claim, c.text) if chinese else cov, best=i == 0))
         best = evidence[0]
         sim = Similarity(best.cosine, best.coverage, chinese)
@@ -146,8 +153,10 @@ class Verifier:
         ref = next((e for e in evidence if e.article_id == c.article_id), evidence[0])
         # A sentence of the retrieved chunks has its cosine already; one from elsewhere in the article has none (0).
         cosine = next((cand.cosine for cand, _ in ranked if cand.article_id == c.article_id and cand.start == c.start), 0.0)
+        version = next((cand.doc.metadata["version"] for cand, _ in ranked if cand.article_id == c.article_id), None)
+        speaker = self.article(c.article_id, version).speaker_at(c.start) if version else None
         evidence.append(Evidence(c.article_id, ref.title, ref.date, c.start, c.end, c.sentence, round(cosine, 4),
-                                 round(coverage(content, c.sentence), 4), None))
+                                 round(coverage(content, c.sentence), 4), speaker))
         return Contradiction(c.kind, c.claim, c.source, len(evidence) - 1)
 
     def _speaker_conflict(self, sentence: str, ranked: list[tuple[Any, float]], evidence: list[Evidence]) -> Conflict | None:

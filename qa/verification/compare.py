@@ -51,9 +51,16 @@ class ArticleFacts:
     sentences: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
-    def read(cls, article_id: str, text: str, date: dt.date | None, sentences: list[tuple[int, int]]) -> ArticleFacts:
+    def read(cls, article_id: str, text: str, date: dt.date | None, sentences: list[tuple[int, int]],
+             spans: tuple[tuple[int, int], ...] | None = None) -> ArticleFacts:
+        """With `spans` (cited passages), only the text inside them counts as what the article states."""
         own = [DateExpr(date.isoformat(), 0, 0, date.year, date.month, date.day)] if date else []
-        return cls(article_id, text, date, name_key(text), quantities(text), own + dates(text, date), sentences)
+        if spans is not None:
+            sentences = [(a, b) for a, b in sentences if any(x <= a and b <= y for x, y in spans)]
+            stated = "\n".join(text[x:y] for x, y in spans)
+        else:
+            stated = text
+        return cls(article_id, text, date, name_key(stated), quantities(stated), own + dates(stated, date), sentences)
 
 
 @dataclass
