@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from qa.extraction.names_en import gender_of
 from qa.extraction.statement import Statement, quote_pairs
 
 # Reporting verbs (lemmas): speech, and the stance verbs news uses to report a stated view.
@@ -151,7 +152,10 @@ class _Focus:
             self.gender[key] = self.gender.get(key, 0) + max(-1, min(1, vote))
 
     def compatible(self, name: str, pronoun: str) -> bool:
-        g = self.gender.get(name.split()[-1].lower() if name.split() else "", 0)
+        # a usual given name decides (two Clintons share a surname); else the article's Mr./Ms. and pronoun votes
+        g = gender_of(name.split()[0]) if len(name.split()) > 1 else 0
+        if g == 0:
+            g = self.gender.get(name.split()[-1].lower() if name.split() else "", 0)
         return not ((pronoun == "he" and g < 0) or (pronoun == "she" and g > 0))
 
     def note(self, pos: int, name: str, kind: str, role: str = "") -> None:
@@ -242,8 +246,8 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
                 speaker, resolved = (found, True) if found else (mention, False)
                 if found is None and subj.lower_ not in PRONOUNS:
                     speaker, resolved = name, False  # "the spokesman" with no one in focus: kept as written
-            else:
-                focus.note(ps + nstart, speaker, kind, role)
+            elif subj.ent_type_ or kind == "group":
+                focus.note(ps + nstart, speaker, kind, role)  # "those", "one", "all this" never take the focus
             cue = "according to" if tok.lower_ == "according" else tok.text
             vpos = ps + tok.idx
             sent = tok.sent
@@ -264,9 +268,10 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
             if made:
                 continue
             content = _content(tok)
-            if content is None:
+            colon = _after_colon(text, ps + tok.idx + len(tok.text), pe, paras)
+            if content is None and colon is None:
                 continue
-            s, e = ps + content[0], ps + content[1]
+            s, e = colon if content is None else (ps + content[0], ps + content[1])
             if any(o < s < c or o < e < c for o, c in pairs):
                 kind_st = "mixed"
             else:
@@ -288,6 +293,25 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
 
 def _pairs(text: str, ps: int, pe: int) -> list[tuple[int, int]]:
     return [(o, c) for o, c in quote_pairs(text, ps, pe) if text[o] in "“\""]
+
+
+def _after_colon(text: str, pos: int, pe: int, paras: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """"The governor added:" — what follows the colon (the rest of the paragraph, else the next one) is the content."""
+    j = pos
+    while j < pe and text[j] in " \t":
+        j += 1
+    if j >= pe or text[j] != ":":
+        return None
+    j += 1
+    while j < pe and text[j] in " \t":
+        j += 1
+    if j < pe and text[j] not in "“\"":
+        return j, pe
+    if j >= pe:
+        nxt = next(((s, e) for s, e in paras if s > pe), None)
+        if nxt and text[nxt[0]] not in "“\"":
+            return nxt
+    return None
 
 
 def _content(verb: Any) -> tuple[int, int] | None:
