@@ -24,7 +24,7 @@ from qa.indexing.update import IndexReport, update_index
 from qa.models.embeddings import load_embeddings
 from qa.quotes.search import QuoteBook
 from qa.quotes.speakers import ALIASES_FILE, Aliases, Speaker
-from qa.retrieval.retriever import HybridRetriever
+from qa.retrieval.hybrid import HybridSearch
 from qa.retrieval.snapshot import warm_snapshot
 from qa.settings import Settings
 from qa.store.store import ArticleIndex
@@ -42,7 +42,7 @@ class Pipeline:
         self.settings = settings
         self.embeddings = embeddings or load_embeddings(settings)
         self.index = ArticleIndex(settings, self.embeddings)
-        self.retriever = HybridRetriever(index=self.index, k=settings.k)
+        self.retriever = HybridSearch(self.index, k=settings.k)
         self._lock = threading.Lock()
 
     def build(self, *, rebuild: bool = False, progress: Any = None) -> IndexReport:
@@ -51,7 +51,7 @@ class Pipeline:
                                  index=None if rebuild else self.index)
             if rebuild:
                 self.index = ArticleIndex(self.settings, self.embeddings)
-                self.retriever = HybridRetriever(index=self.index, k=self.settings.k)
+                self.retriever = HybridSearch(self.index, k=self.settings.k)
             return report
 
     def ask(self, question: str, **options: Any) -> Answer:

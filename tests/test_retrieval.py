@@ -95,3 +95,24 @@ def test_keyword_matrices_are_exactly_bm25s_own() -> None:
     for query in ("贸易额", "熊猫节 游客", "GDP 美元", "巴基斯坦 份额"):
         terms = [t for t in tokenize(query) if t in strings.vocab_dict]
         assert np.array_equal(ours.scores(query), np.asarray(strings.get_scores(terms), dtype=np.float32))
+
+
+def test_a_saved_keyword_index_scores_exactly_as_bm25s_reads_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The query side reads the saved matrices itself (no bm25s, scipy or numba at start-up): the same
+    float32 scores as bm25s's own loader gives, on every query of a small corpus."""
+    import bm25s
+    import numpy as np
+
+    from qa.retrieval.keywords import SavedBM25
+
+    texts = ["哈萨克斯坦与巴基斯坦的贸易额", "貿易額提升至10亿美元", "GDP grew by 6.5% last year", "贸易 贸易 贸易额 合作", ""]
+    built = KeywordIndex([f"c{i}" for i in range(len(texts))], texts)
+    built.save(tmp_path)
+    theirs = bm25s.BM25.load(str(tmp_path), mmap=True, show_progress=False)
+    ours = SavedBM25.load(tmp_path)
+    assert isinstance(ours, SavedBM25)
+    for query in ["贸易额", "巴基斯坦 贸易额 贸易额", "gdp 6.5%", "10亿美元 合作"]:
+        terms = [t for t in tokenize(query) if t in ours.vocab_dict]
+        assert np.array_equal(ours.get_scores(terms), theirs.get_scores(terms))
+    loaded = KeywordIndex.load(tmp_path, built.ids)
+    assert loaded.search("贸易额", 3) == built.search("贸易额", 3)

@@ -9,11 +9,14 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from qa.errors import QAError
-from qa.settings import Settings
+
+if TYPE_CHECKING:  # imported when a command runs: `qa --help` must not pay for pydantic-settings
+    from qa.settings import Settings
 
 _LABEL_COLOURS = {"supported": "green", "partly supported": "yellow", "unsupported": "white", "contradicted": "red"}
 

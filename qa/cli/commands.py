@@ -12,12 +12,14 @@ import re
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from qa.errors import QAError
-from qa.settings import Settings
+
+if TYPE_CHECKING:  # imported when a command runs: `qa --help` must not pay for pydantic-settings
+    from qa.settings import Settings
 
 
 class _Group(click.Group):
@@ -60,6 +62,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 @click.pass_context
 def cli(ctx: click.Context, **overrides: Any) -> None:
     """Ask questions about a folder of news articles; every answer cites its sources."""
+    from qa.settings import Settings
+
     ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -142,7 +146,7 @@ def _check_index(settings: Settings) -> None:
 
 
 @cli.command()
-@click.argument("question", required=False)
+@click.argument("question", required=False, metavar="[QUESTION | -]")
 @click.option("-k", type=click.IntRange(1, 50), help="Passages to retrieve.")
 @click.option("--article", "article_ids", multiple=True, help="Only this article (file name); repeatable.")
 @click.option("--since", callback=_date, help="Only articles dated on or after YYYY-MM-DD.")
@@ -151,10 +155,16 @@ def _check_index(settings: Settings) -> None:
 @click.pass_obj
 def ask(settings: Settings, question: str | None, k: int | None, article_ids: tuple[str, ...],
         since: dt.date | None, until: dt.date | None, as_json: bool) -> None:
-    """Answer QUESTION from the articles, with numbered sources. Without QUESTION: interactive."""
+    """Answer QUESTION from the articles, with numbered sources. Without QUESTION: interactive.
+
+    `qa ask -` reads one question a line from standard input and prints one answer a line
+    (with --json, one JSON object a line), so a script pays the start-up once."""
     pipeline = _pipeline(settings)
     pipeline.index.check_compatible()
     options = {"k": k, "article_ids": article_ids or None, "since": since, "until": until}
+    if question == "-":
+        _answer_lines(pipeline, options, as_json)
+        return
     if question is not None:
         _print_answer(pipeline.ask(question, **options), as_json)
         return
@@ -174,6 +184,26 @@ def ask(settings: Settings, question: str | None, k: int | None, article_ids: tu
         except QAError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
         click.echo()
+
+
+def _answer_lines(pipeline: Any, options: dict[str, Any], as_json: bool) -> None:
+    """`qa ask -`: every line of standard input gets exactly one line of output, in order: the answer
+    (its text on one line, citation markers kept), or with --json the answer as one JSON object. A
+    line that cannot be answered (empty, not UTF-8, too long) prints an empty line (JSON: its error)
+    and the error on stderr; the others are still answered."""
+    out = click.get_text_stream("stdout")
+    for n, raw in enumerate(click.get_binary_stream("stdin"), start=1):
+        try:
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise QAError("that line is not UTF-8 text") from None
+            answer = pipeline.ask(line, **options)
+            out.write((json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else _one_line(answer.text)) + "\n")
+        except QAError as exc:
+            click.secho(f"Error: line {n}: {exc}", fg="red", err=True)
+            out.write((json.dumps({"line": n, "error": str(exc)}, ensure_ascii=False) if as_json else "") + "\n")
+        out.flush()  # a script reading our output line by line gets each answer at once
 
 
 def _one_line(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from qa.retrieval.retriever import HybridRetriever
+from qa.retrieval.hybrid import HybridSearch
 from qa.store.store import ArticleIndex
 
 
@@ -12,4 +12,4 @@ class Searchable(Protocol):
     """Anything holding the store and a retriever over it, e.g. `qa.pipeline.Pipeline`."""
 
     index: ArticleIndex
-    retriever: HybridRetriever
+    retriever: HybridSearch

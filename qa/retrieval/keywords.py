@@ -10,6 +10,7 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,6 +130,43 @@ def _lucene_bm25(tokens: Tokens) -> object:
     return bm25
 
 
+class SavedBM25:
+    """A BM25 index saved by `bm25s` (Lucene variant, numpy backend), read back without importing bm25s:
+    its matrices memory-mapped, a query scored with the very operations of bm25s's numpy backend
+    (`np.add.at` of each query token's column, float32), so the scores are identical. bm25s imports
+    scipy and numba on import (~0.3 s of every fresh `qa ask`); it is still what builds and saves."""
+
+    MATRICES = ("data", "indices", "indptr")
+
+    def __init__(self, scores: dict[str, Any], vocab_dict: dict[str, int], dtype: str, int_dtype: str) -> None:
+        self.scores, self.vocab_dict = scores, vocab_dict
+        self.dtype, self.int_dtype = np.dtype(dtype), np.dtype(int_dtype)
+
+    @classmethod
+    def load(cls, folder: Path) -> Any:
+        params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
+        if (params.get("method"), params.get("backend")) != ("lucene", "numpy") or (folder / "nonoccurrence_array.index.npy").exists():
+            import bm25s  # another variant: let bm25s read it
+
+            return bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        scores: dict[str, Any] = {name: np.load(folder / f"{name}.csc.index.npy", mmap_mode="r") for name in cls.MATRICES}
+        scores["num_docs"] = int(params["num_docs"])
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        return cls(scores, vocab, params.get("dtype", "float32"), params.get("int_dtype", "int32"))
+
+    def get_scores(self, query_tokens: list[str]) -> np.ndarray:
+        """bm25s's `BM25.get_scores` for a list of tokens (tokens not in the vocabulary are left out)."""
+        ids = np.asarray([self.vocab_dict[t] for t in query_tokens if t in self.vocab_dict], dtype=self.int_dtype)
+        data, indices, indptr = (self.scores[name] for name in self.MATRICES)
+        if int(ids.max(initial=0)) >= len(indptr) - 1:
+            raise ValueError("a query token is not in the saved index")
+        starts, ends = indptr[ids], indptr[ids + 1]
+        scores = np.zeros(self.scores["num_docs"], dtype=self.dtype)
+        for start, end in zip(starts, ends):
+            np.add.at(scores, indices[start:end], data[start:end])
+        return scores
+
+
 class KeywordIndex:
     """BM25 (Lucene variant, via bm25s) over a list of texts; ids kept alongside.
 
@@ -139,10 +177,8 @@ class KeywordIndex:
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *, bm25: object | None = None,
                  tokens: Tokens | None = None) -> None:
-        import bm25s
-
         self.ids = list(ids)
-        self._bm25: bm25s.BM25 | None = bm25  # type: ignore[assignment]
+        self._bm25: Any = bm25  # a bm25s.BM25 (built here) or a SavedBM25 (loaded)
         self.tokens: Tokens | None = None
         if self._bm25 is None and self.ids:
             self.tokens = tokens if tokens is not None else Tokens.of(list(texts or []))  # not cached: each chunk once
@@ -183,11 +219,9 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path, ids: Sequence[str]) -> KeywordIndex:
         """A saved index, memory-mapped (only the pages queries touch are read)."""
-        import bm25s
-
         if not ids:
             return cls([])
-        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        bm25 = SavedBM25.load(folder)
         if int(bm25.scores["num_docs"]) != len(ids):
             raise ValueError(f"saved BM25 index has {bm25.scores['num_docs']} documents, expected {len(ids)}")
         return cls(ids, bm25=bm25)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb  # noqa: E402
 from chromadb.errors import NotFoundError  # noqa: E402
-from langchain_chroma import Chroma  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 
 from qa.models.embeddings import model_id_of  # noqa: E402
@@ -50,7 +50,7 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
         self._client = client
         prefix = settings.collection_prefix
         self.names = {kind: f"{prefix}_{kind}" for kind in ("articles", "chunks", "sentences", "quotes")}
-        self._stores: dict[str, Chroma] = {}
+        self._stores: dict[str, Any] = {}
         self._writes = 0
 
     @property
@@ -91,11 +91,13 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
             chars[int(meta["start"]):int(meta["end"])] = list(doc)
         return "".join(chars)
 
-    def vectorstore(self, kind: str = "chunks") -> Chroma:
+    def vectorstore(self, kind: str = "chunks") -> Any:
         """A LangChain `Chroma` over one of our collections, embedding with our model only.
 
         Built once per collection and kept: constructing one costs ~0.1 s (it re-reads chromadb's
         settings), far too much per query. `reset` forgets them with the collections."""
+        from langchain_chroma import Chroma  # imported here: questions do not need it (~1 s of a cold start)
+
         store = self._stores.get(kind)
         if store is None:
             store = self._stores[kind] = Chroma(
