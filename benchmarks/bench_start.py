@@ -157,7 +157,8 @@ def build_big_store(work: Path, chunks: int) -> tuple[Path, Path]:
             sents = [body[s.start:s.end] for s in spans]
             k = (n * 7) % max(len(sents), 1)
             rotated = "\n".join(sents[k:] + sents[:k])
-            (articles / f"r{n:04d}_{i}.txt").write_text(f"{head}\n{rotated}\n", encoding="utf-8")
+            # a closing line of its own: no two copies have the same text (copies are indexed once)
+            (articles / f"r{n:04d}_{i}.txt").write_text(f"{head}\n{rotated}\n（副本{n}-{i}）\n", encoding="utf-8")
         n += 1
     settings = Settings(articles_dir=articles, vectorstore_dir=store)
     report = build_index(settings, _StandIn(MODEL_ID))
@@ -184,7 +185,7 @@ def serve_to_first_answer(env: dict[str, str], runs: int) -> list[float]:
                 if proc.poll() is not None:
                     raise SystemExit("qa serve exited before answering")
                 try:
-                    req = urllib.request.Request(base, data=json.dumps({"data": [QUESTION]}).encode(),
+                    req = urllib.request.Request(base, data=json.dumps({"data": [QUESTION, 5, [], "", "", []]}).encode(),
                                                  headers={"Content-Type": "application/json"})
                     event = json.loads(urllib.request.urlopen(req, timeout=5).read())["event_id"]
                     body = urllib.request.urlopen(f"{base}/{event}", timeout=60).read().decode()

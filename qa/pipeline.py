@@ -21,6 +21,7 @@ from qa.errors import QAError
 from qa.extraction.quotes import Quote
 from qa.indexing import build as indexing
 from qa.indexing.update import IndexReport, update_index
+from qa.models.bundled_model import default_cache_dir
 from qa.models.embeddings import load_embeddings
 from qa.quotes.search import QuoteBook
 from qa.quotes.speakers import ALIASES_FILE, Aliases, Speaker
@@ -28,6 +29,7 @@ from qa.retrieval.hybrid import HybridSearch
 from qa.retrieval.snapshot import warm_snapshot
 from qa.settings import Settings
 from qa.store.store import ArticleIndex
+from qa.text import static_cache
 from qa.text.conversation import Turn
 from qa.text.question import analyse
 
@@ -40,6 +42,8 @@ MAX_QUESTION_CHARS = 2000
 class Pipeline:
     def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
         self.settings = settings
+        # Tables built from static data (CLDR country names) are stored next to the model cache.
+        static_cache.use_folder(settings.model_cache or default_cache_dir())
         self.embeddings = embeddings or load_embeddings(settings)
         self.index = ArticleIndex(settings, self.embeddings)
         self.retriever = HybridSearch(self.index, k=settings.k)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from qa.text import static_cache
 from qa.text.normalise import normalize
 
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"}
@@ -106,8 +107,20 @@ def _short_forms_zh(name: str) -> list[str]:
     return []
 
 
+GAZETTEER_RULES = 1
+"""Bump when the way country forms are derived from CLDR changes (the stored table is then rebuilt)."""
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
+    """The country forms from CLDR (Babel), built once and stored next to the model cache (`static_cache`)."""
+    from importlib.metadata import version
+
+    rules = repr((GAZETTEER_RULES, sorted(_NOT_COUNTRIES), _EN_DEMONYMS, sorted(_AMBIGUOUS_FORMS)))
+    return Gazetteer(static_cache.cached("gazetteer", f"{rules}|babel-{version('babel')}|zhconv-{version('zhconv')}", _country_forms))
+
+
+def _country_forms() -> dict[str, str]:
     from babel import Locale
 
     forms: dict[str, str] = {}
@@ -130,7 +143,7 @@ def gazetteer() -> Gazetteer:
     for code, names in _EN_DEMONYMS.items():
         for name in names:
             forms.setdefault(normalize(name), code)
-    return Gazetteer(forms)
+    return forms
 
 
 # --------------------------------------------------------------------------- articles

@@ -17,7 +17,7 @@ from qa.text.conversation import Turn, answer_focus, contextualize
 from qa.text.countries import gazetteer
 from qa.text.normalise import is_chinese, normalize
 from qa.text.quantities import expected_answer_type
-from qa.text.tokens import STOPWORDS, question_characters, tokenize
+from qa.text.tokens import STOPWORDS, pos_tagger, question_characters, tokenize
 
 _WHO_ZH = re.compile(
     r"^(?:请问)?(?P<pre>[^谁]*?)(?:是)?谁(?:在[^说表指强认宣提谈称]{0,10})?(?:曾|曾经)?"
@@ -109,10 +109,8 @@ class Question:
         """Each name with the forms it may be written in (a particle jieba glued to it dropped: 和浩汉)."""
         if not is_chinese(self.focus):
             return ()
-        import jieba.posseg
-
         out = []
-        for pair in jieba.posseg.lcut(self.normalised):
+        for pair in pos_tagger().lcut(self.normalised):
             word, flag = pair.word, pair.flag
             if len(word) < 3 or not (flag.startswith(("ns", "nr")) or flag == "eng"):
                 continue
