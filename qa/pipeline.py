@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 from qa.answering.answer import Answer
 from qa.answering.composer import ExtractiveComposer, calibration_for
 from qa.answering.who import answer_who_question
-from qa.articles import Article, ArticleProblem
+from qa.articles import Article, ArticleProblem, is_export
 from qa.errors import QAError
 from qa.extraction.quotes import Quote
 from qa.indexing import build as indexing
@@ -104,13 +104,23 @@ class Pipeline:
         if who is not None:
             return who
         composer = self._composer()
-        options = {"k": k or self.settings.k, "article_ids": list(article_ids) if article_ids else None,
+        options = {"k": k or self.settings.k, "article_ids": self._article_ids(article_ids),
                    "since": since, "until": until}
         # Retrieve, then compose, in this thread: what `build_answer_chain` does, without the
         # thread the chain starts per call (~7 ms, and a new thread per question for the embedder).
         # A follow-up is retrieved with the resolved query, its sentences chosen for what is newly asked.
         docs = self.retriever.invoke(q.query, **{key: v for key, v in options.items() if v is not None})
         return composer.compose(q, docs)
+
+    def _article_ids(self, ids: Sequence[str] | None) -> list[str] | None:
+        """The ids to search, an export's file name standing for all of its rows (`--article export.csv`)."""
+        if not ids:
+            return None
+        files = {i for i in ids if "#" not in i and is_export(i)}
+        if not files:
+            return list(ids)
+        rows = [rid for rid in self.index.records() if rid.split("#", 1)[0] in files]
+        return [i for i in ids if i not in files] + rows or list(ids)  # nothing indexed: match nothing, not everything
 
     def update(self, articles: Sequence[Article], *, problems: Sequence[ArticleProblem] = (), remove_missing: bool = True,
                progress: Any = None) -> IndexReport:

@@ -128,3 +128,10 @@ def test_a_record_from_before_the_readers_gets_their_fields_without_re_embedding
     assert record.date_source == "date line '12.09.2018'"
     again = pipeline.build()  # and from now on the file is not even read (its stat and reader match)
     assert again.unchanged == ["hospital.docx"]
+
+
+def test_an_export_file_name_restricts_the_search_to_its_rows(formats_pipeline: Pipeline) -> None:
+    got = formats_pipeline.ask("比什凯克新建的职业学校可容纳多少名学生？", article_ids=["schools.csv"])
+    assert got.citations and {c.article_id for c in got.citations} <= {"schools.csv#1", "schools.csv#2"}
+    other = formats_pipeline.ask("比什凯克新建的职业学校可容纳多少名学生？", article_ids=["feed.jsonl"])
+    assert {c.article_id for c in other.citations} <= {"feed.jsonl#1"}  # only that export's rows, if anything
