@@ -98,6 +98,8 @@ def _subject(verb: Any, depth: int = 0) -> Any:
     for c in verb.children:
         if c.dep_ in SUBJ_DEPS:
             return c
+    if verb.dep_ == "acl" and verb.head.pos_ in ("NOUN", "PROPN") and verb.head is not verb:
+        return verb.head  # "a policy paper welcoming …": the paper speaks
     if depth < 3 and verb.dep_ in ("conj", "xcomp", "advcl", "pcomp") and verb.head is not verb:
         head = verb.head
         if head.pos_ == "ADP" and head.head is not head:
@@ -253,8 +255,9 @@ def extract(text: str, paras: list[tuple[int, int]]) -> list[Statement]:
             sent = tok.sent
             s_lo, s_hi = ps + sent.start_char, ps + sent.end_char
             made = False
+            via_acl = tok.dep_ == "acl" and subj is tok.head
             for o, c in pairs:  # quotes of the cue's sentence (and one closing right before it)
-                if (o, c) in attributed:
+                if (o, c) in attributed or via_acl:  # "a statement saying …" does not take the sentence's quotes
                     continue
                 if (s_lo <= o < s_hi or s_lo <= c <= s_hi or (c < vpos and vpos - c < 40 and "." not in text[c + 1 : vpos].strip(" ,"))):
                     if o > vpos and "." in text[vpos:o].replace("Mr.", "").replace("Mrs.", "").replace("Ms.", "").replace("Dr.", ""):
