@@ -112,6 +112,15 @@ def test_html_without_date_metadata_is_dated_from_its_text() -> None:
     assert "30亿欧元" in a.text and "Copyright" not in a.text
 
 
+def test_short_chinese_page_is_not_padded_with_its_menus() -> None:
+    page = page_html("中德签署机械贸易协定", ["新华社柏林1月22日电 中国和德国22日在柏林签署了一项机械贸易协定，金额为30亿欧元。",
+                                          "双方官员表示，协定涵盖机床、汽车零部件和风力发电设备。"], date="2015-01-22")
+    a = parse_html(page.encode("gbk").replace(b'charset="utf-8"', b'charset="gbk"'), "gbk.html")
+    assert a.text.startswith("中德签署机械贸易协定\n新华社柏林") and "30亿欧元" in a.text
+    for boilerplate in ("Home", "Subscribe", "ADVERTISEMENT", "Related", "First!", "Copyright"):
+        assert boilerplate not in a.text
+
+
 @pytest.mark.parametrize(("raw", "reason"), [
     (b"", "empty"), (b"\x00\x01binary", "binary"), (b"just words, no markup at all", "not a web page"),
     (b"<html><head><script>render()</script></head><body><nav><a href='/'>Home</a></nav></body></html>", "no article text"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from qa.articles.model import Article, Source, check_text_size, content_hash, make_title, read_bytes, shorten
@@ -36,6 +37,21 @@ def saved_from_url(raw: bytes) -> str | None:
     return url if url.startswith(("http://", "https://")) else None
 
 
+MIN_EXTRACTED_CHARS = 80
+"""Below this much main text trafilatura falls back to whole-page extractors, menus included. Its default
+(250 characters) is a short English article; a short Chinese one (two paragraphs, 70 characters) says
+as much and was being padded with the navigation."""
+
+
+@lru_cache(maxsize=1)
+def _config():  # type: ignore[no-untyped-def]
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(MIN_EXTRACTED_CHARS))
+    return config
+
+
 def parse_html(raw: bytes, name: str, path: Path | None = None) -> Article:
     """Build an `Article` from a saved page's bytes. Raises `ArticleError` with the reason."""
     import trafilatura
@@ -49,7 +65,7 @@ def parse_html(raw: bytes, name: str, path: Path | None = None) -> Article:
     saved_url = saved_from_url(raw)
     try:
         doc = trafilatura.bare_extraction(
-            raw, url=saved_url, with_metadata=True, include_comments=False, include_tables=True,
+            raw, url=saved_url, with_metadata=True, include_comments=False, include_tables=True, config=_config(),
             # Markup only (meta tags, JSON-LD, <time>, the URL): a date merely mentioned in the text
             # is not the publication date; the text's own date line and dateline are read below.
             date_extraction_params={"original_date": True, "extensive_search": False},
