@@ -6,6 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from format_files import CJK_FONT, csv_text, docx_bytes, image_pdf_bytes, jsonl_text, page_html, pdf_bytes, write
 from qa.articles import (
@@ -349,9 +352,6 @@ def test_add_url_refuses_other_schemes_and_unreachable_hosts(tmp_path: Path) -> 
 
 
 # ---------------------------------------------------------------- any bytes: a reason or articles, never a crash
-from hypothesis import given, settings as hyp_settings, strategies as st  # noqa: E402
-
-
 _PDF = pdf_bytes(["A short page of text for cutting."])
 _DOCX = docx_bytes(["A short paragraph for cutting."])
 _MARKUP = st.lists(st.sampled_from([*'<>/"=,;\n{}[]:#pa 文章2015-01.', "<p>", "</p>", "<html>", '{"text": "', "\ttext,title\n"]),
