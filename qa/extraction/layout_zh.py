@@ -91,3 +91,34 @@ def dash_paragraph(para: _Para) -> list[Raw]:
     if e - s < 2:
         return []
     return [Raw(s, e, "direct", toks[end - 1].text, toks[end - 1].start, mention, False, para.index)]
+
+
+def implicit_quotes(para: _Para, found: list[Raw]) -> list[Raw]:
+    """A quotation that opens a sentence with no cue of its own: the words of the paragraph's last speaker, else of
+    the person its previous sentence is about (托莱多最大的愿望是…。“……”)."""
+    from qa.extraction.chinese import PER_TAGS, _clause_level, _leading_np
+
+    text, out = para.text, []
+    for o, c in para.pairs:
+        j = o - 1
+        while j >= para.ps and text[j] in " \t\u3000":
+            j -= 1
+        if j >= para.ps and text[j] not in "。！？!?":
+            continue  # not at a sentence start
+        if any(r.start <= o + 1 < r.end or r.start <= c <= r.end for r in found + out):
+            continue
+        if c < para.pe and text[c + 1 : c + 2] and text[c + 1] not in "。！？（(" and not text[c + 1 :].startswith("”"):
+            continue  # the sentence goes on after the quote: an attribution of its own or a term in the sentence
+        if not _clause_level(para, o, c, after_colon=False):
+            continue
+        before = [r for r in found + out if r.start < o]
+        if before:
+            last = max(before, key=lambda r: r.start)
+            out.append(Raw(o + 1, c, "direct", "", last.cue_pos, last.mention, False, para.index, last.zero))
+            continue
+        s0 = para.sentence_start(j) if j >= para.ps else para.ps
+        toks = [t for t in para.toks if s0 <= t.start < j]
+        np = _leading_np(toks)
+        if np and any(t.tag in PER_TAGS for t in np):
+            out.append(Raw(o + 1, c, "direct", "", np[0].start, np, False, para.index))
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qa.extraction import chinese, english
-from qa.extraction.layout_zh import colon_statements, dash_paragraph, uncued_continuation
+from qa.extraction.layout_zh import colon_statements, dash_paragraph, implicit_quotes, uncued_continuation
 from qa.extraction.speakers_zh import resolve
 from qa.extraction.statement import (OPENERS, SPEAKER_TYPES, SpeakerType, Statement, StatementKind, is_chinese,
                                      paragraphs, quote_pairs)
@@ -48,5 +48,6 @@ def _chinese(text: str, paras: list[tuple[int, int]], tokenizer: Any = None) -> 
         taken = [(r.start, r.end) for r in found]
         found += [r for r in colon_statements(para, n) if not any(a < r.end and r.start < b for a, b in taken)]
         found += uncued_continuation(para, found, raws)
+        found += implicit_quotes(para, found)
         raws.extend(found)
     return resolve(text, parsed, raws)
