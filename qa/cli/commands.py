@@ -274,7 +274,8 @@ def speakers(settings: Settings, speaker_type: str | None, as_json: bool) -> Non
         click.echo(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("No quotes found in the indexed articles.")
+        click.echo(f"No speakers of type {speaker_type} in the indexed articles." if speaker_type
+                   else "No quotes found in the indexed articles.")
         return
     rows = [("speaker", "type", "quotes", "articles", "dates", "also written")] + [
         (s.name, s.type, str(s.quote_count), str(len(s.articles)),
