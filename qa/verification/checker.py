@@ -33,6 +33,7 @@ from qa.verification.speakers import ArticleText, claim_speaker, same_person
 RETRIEVE_K = 5
 EVIDENCE_SHOWN = 3
 MAX_TEXT_CHARS = 20000
+MORE_ARTICLES = 2
 W_COVERAGE = 0.3
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -122,7 +123,8 @@ class Verifier:
         articles = list({s.article.article_id: s.article for s in sentences
                          if s.best or sim.related_to(evidence[sentences.index(s)].cosine, evidence[sentences.index(s)].coverage)}.values())
         seen = {(s.article.article_id, s.start) for s in sentences}
-        more = related_sentences(claim, sentences[0].article, seen) if chinese else []
+        # Where the article's own value may be: the sentences of the evidence articles that share the claim's words.
+        more = [r for a in articles[:MORE_ARTICLES] for r in related_sentences(claim, a, seen)] if chinese else []
         comparison = compare(claim, sentences, articles, more, cross_lingual=not chinese)
         conflicts = list(comparison.conflicts)
         speaker = self._speaker_conflict(sentence, ranked, evidence)

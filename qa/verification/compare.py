@@ -11,13 +11,24 @@ from qa.text.dates import DateExpr, dates
 from qa.text.directions import directions, negated
 from qa.text.normalise import normalize
 from qa.text.quantities import Quantity, quantities
-from qa.verification.facts import Analysis, Fact, analyse, context_overlap, context_words, name_in, name_key, word_coverage
+from qa.verification.facts import (
+    Analysis,
+    Fact,
+    analyse,
+    context_overlap,
+    context_words,
+    figures,
+    name_in,
+    name_key,
+    word_coverage,
+)
 
-RIVAL_MIN_COVERAGE = 0.15
+RIVAL_MIN_COVERAGE = 0.1
 """A sentence can hold the article's value for a claim's fact only if it shares this much of the claim's words."""
 CONTEXT_WIDTH = 3
 """Content words each side of a figure or name that say what it is (运动员 in 300多名运动员)."""
 W_CONTEXT = 0.2
+FACT_IN_CONTEXT = True
 W_BEST = 0.1
 RIVAL_MIN_SCORE = 0.3
 """Coverage of the sentence + W_CONTEXT per context word in common (+ W_BEST for the best evidence)."""
@@ -103,15 +114,14 @@ def fact_stated(fact: Fact, articles: list[ArticleFacts]) -> bool:
 
 
 def stated_in(fact: Fact, sentence: Sentence) -> bool:
-    """Whether this sentence states the fact."""
-    ev = sentence.analysis()
+    """Whether this sentence states the fact (names as written, figures and dates as values; no LAC pass)."""
     if fact.is_name:
-        return name_in(fact.text, name_key(ev.text))
+        return name_in(fact.text, name_key(sentence.text))
+    qs, ds = figures(sentence.text, sentence.article.date)
     if fact.quantity is not None:
-        return any(o.quantity is not None and (fact.quantity.agrees(o.quantity))
-                   for o in ev.facts)
+        return any(fact.quantity.agrees(q) for q in qs)
     if fact.date is not None:
-        return any(o.date is not None and fact.date.agrees(o.date) for o in ev.facts)
+        return any(fact.date.agrees(d) for d in ds)
     return False
 
 
@@ -128,6 +138,8 @@ def _rival(fact: Fact, claim: Analysis, s: Sentence, ev: Analysis, cross_lingual
     the best evidence when that says nearly what the claim says — or when the claim is in another
     language, where words cannot be compared and the best sentence's figure of the same unit is the rival."""
     ctx = context_words(claim, fact.start, fact.end, CONTEXT_WIDTH)
+    if FACT_IN_CONTEXT and fact.is_name:
+        ctx = ctx | {normalize(fact.text)}  # 罗大妈 / 大妈王友群: the claim's name holds the rival's role word
     claim_key = name_key(claim.text)
     best: tuple[float, str] | None = None
     for other in ev.facts:
@@ -306,7 +318,7 @@ def compare(claim: Analysis, evidence: list[Sentence], articles: list[ArticleFac
     return out
 
 
-def related_sentences(claim: Analysis, article: ArticleFacts, skip: set[tuple[str, int]], limit: int = 12) -> list[Sentence]:
+def related_sentences(claim: Analysis, article: ArticleFacts, skip: set[tuple[str, int]], limit: int = 8) -> list[Sentence]:
     """The article's sentences that share most of the claim's words (where a conflicting value would be)."""
     scored = []
     for a, b in article.sentences:

@@ -9,15 +9,15 @@ from typing import Any
 
 from qa.text.normalise import normalize
 from qa.text.sentences import split_sentences
-from qa.verification.facts import Analysis, analyse, name_in, name_key
+from qa.verification.facts import Analysis, analyse, figures, name_in, name_key
 from qa.verification.speakers import SPEECH
 
 W_COVERAGE = 0.3
 W_FACTS = 0.08
 """Weight of the share of the claim's names, figures and dates a sentence states (or states differently)."""
 SAME_KIND = 0.4
-"""A sentence with a figure of the same unit, a date or a name of the same kind half-matches a fact:
-it is where a contradiction would come from."""
+"""A sentence with a figure of the same unit or a date partly matches a fact: it is where a
+contradiction would come from."""
 
 _MARKER = re.compile(r"\[\d+\]")
 _PUNCT_CATS = ("P", "S", "Z", "C")
@@ -63,24 +63,23 @@ def claim_content(sentence: str) -> str:
 
 
 def fact_match(claim: Analysis, sentence: str, date: dt.date | None = None) -> float:
-    """How much of the claim's facts `sentence` speaks to: 1 per fact it states, SAME_KIND per fact
-    it gives another value of the same kind, over the number of facts (0 when the claim has none)."""
+    """How much of the claim's facts `sentence` speaks to: 1 per name, figure or date it states,
+    SAME_KIND per figure or date it gives another value of the same kind, over the number of facts
+    (0 when the claim has none). Regular expressions only: ranking runs over every retrieved sentence."""
     if not claim.facts:
         return 0.0
-    ev = analyse(sentence, date)
+    qs, ds = figures(sentence, date)
     key = name_key(sentence)
     total = 0.0
     for f in claim.facts:
         if f.is_name:
-            total += 1.0 if name_in(f.text, key) else SAME_KIND * any(o.kind == f.kind for o in ev.facts)
+            total += 1.0 if name_in(f.text, key) else 0.0
         elif f.quantity is not None:
-            qs = [o.quantity for o in ev.facts if o.quantity is not None]
             if any(f.quantity.agrees(q) for q in qs):
                 total += 1.0
             elif any(q.unit == f.quantity.unit for q in qs):
                 total += SAME_KIND
         elif f.date is not None:
-            ds = [o.date for o in ev.facts if o.date is not None]
             total += 1.0 if any(f.date.agrees(d) for d in ds) else SAME_KIND * bool(ds)
     return total / len(claim.facts)
 
