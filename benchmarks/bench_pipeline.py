@@ -233,26 +233,47 @@ class NaiveComposer:
 
 
 class AnswerStats:
+    """Shown text containing a gold answer; with a short answer, its EM/F1 (qa.evaluation, Chinese characters);
+    with the shown sentences, the share of them that contain one."""
+
     def __init__(self) -> None:
         self.hit: list[bool] = []
         self.lengths: list[int] = []
         self.refused = 0
+        self.em: list[float] = []
+        self.f1: list[float] = []
+        self.sentences = self.sentences_ok = 0
 
-    def add(self, shown: str | None, q: dict) -> None:
+    def add(self, shown: str | None, q: dict, short: str | None = None, sentences: list[str] | None = None) -> None:
+        from qa.evaluation import exact_match, f1_score
+
+        if short is not None or sentences is not None:
+            self.em.append(exact_match(short or "", q["answers"]) if shown is not None else 0.0)
+            self.f1.append(f1_score(short or "", q["answers"]) if shown is not None else 0.0)
         if shown is None:
             self.refused += 1
             self.hit.append(False)
             return
         self.hit.append(contains_any(shown, q["answers"]))
         self.lengths.append(len(shown))
+        for sentence in sentences or []:
+            self.sentences += 1
+            self.sentences_ok += contains_any(sentence, q["answers"])
 
     def summary(self) -> dict[str, float]:
         n = len(self.hit) or 1
-        return {
+        out = {
             "precision": sum(self.hit) / n,
             "median_chars": statistics.median(self.lengths) if self.lengths else 0,
             "refused": self.refused / n,
         }
+        if self.f1:
+            out.update(em=100 * sum(self.em) / len(self.em), f1=100 * sum(self.f1) / len(self.f1),
+                       shown_precision=self.sentences_ok / (self.sentences or 1), sentences_per_answer=self.sentences / max(1, n - self.refused))
+        return out
+
+
+OURS = "ours (reader: short answer + the sentence stating it)"
 
 
 # --------------------------------------------------------------------------- phases
@@ -336,7 +357,8 @@ def evaluate_quality(pipeline: Any, embeddings: CachedEmbeddings, questions: lis
             docs = retriever.invoke(q["question"], k=10)
             ranks[mode].add([(pid_of(d.metadata["article_id"]), d.page_content) for d in docs], q)
         answer = pipeline.ask(q["question"])
-        ours.add(None if answer.refused else "".join(c.sentence for c in answer.citations), q)
+        sentences = [c.sentence for c in answer.citations]
+        ours.add(None if answer.refused else "".join(sentences), q, answer.span.text if answer.span else answer.text, sentences)
         ranked = naive.ranked(q["question"], [d.page_content for d in answer.passages[:k]])
         naive1.add(ranked[0] if ranked else None, q)
         naive3.add("\n".join(ranked[:3]) if ranked else None, q)
@@ -354,7 +376,7 @@ def evaluate_quality(pipeline: Any, embeddings: CachedEmbeddings, questions: lis
     return {
         "retrieval": {**{m: r.summary() for m, r in ranks.items()}, "recipe": recipe_ranks.summary((1, 4, 5, 10))},
         "answers": {
-            "ours (extractive composer, 1-3 cited sentences)": ours.summary(),
+            OURS: ours.summary(),
             "naive top-1 sentence over our top-k": naive1.summary(),
             "naive any-of-top-3 sentences over our top-k": naive3.summary(),
             "recipe: top-1 chunk shown": rec_top.summary(),
@@ -517,9 +539,11 @@ def run_worker(work: Path, name: str, articles: Path, store: Path, embedder: str
 
 # --------------------------------------------------------------------------- report
 TARGETS = {
-    "answer_precision": ("shown answer contains gold ≥ 0.90", 0.90),
-    "answer_median": ("shown answer median ≤ 60 chars", 60),
-    "ask_p95_10k": ("ask p95 ≤ 100 ms at 10k chunks", 100),
+    "answer_precision": ("sentence containment (a shown sentence contains gold) ≥ 0.93", 0.93),
+    "shown_precision": ("shown sentences that contain gold ≥ 0.9 of all shown", 0.90),
+    "f1": ("short answer F1 ≥ 80", 80),
+    "em": ("short answer EM ≥ 65", 65),
+    "ask_p95_10k": ("ask p95 ≤ 150 ms at 10k chunks, reader included", 150),
     "index_ratio": ("qa index ≥ 0.9 × raw embedder throughput", 0.9),
     "noop": ("no-op re-index ≤ 1 s per 1,000 articles", 1.0),
     "rss_100k": ("RSS ≤ 1 GB at 100k chunks", 1024),
@@ -573,10 +597,13 @@ def write_report(res: dict[str, Any]) -> str:
             f"{lo['r@4']:.3f}/{st['r@4']:.3f})"
         lines.append(f"| {name} | {chunks} | {lo['r@1']:.3f} | {lo['r@5']:.3f} | {lo['r@10']:.3f} | {lo['mrr']:.3f} | "
                      f"{st['r@1']:.3f} | {st['r@5']:.3f} | {st['r@10']:.3f} | {st['mrr']:.3f} |")
-    lines += ["", "## Answers (shown text contains a gold answer)", "",
-              "| answer | precision | median chars | refused |", "|---|---|---|---|"]
+    lines += ["", "## Answers (shown sentences contain a gold answer; EM/F1 of the short answer, Chinese characters)", "",
+              "| answer | containment | shown sentences with gold | sentences per answer | short answer EM / F1 | median chars | refused |",
+              "|---|---|---|---|---|---|---|"]
     for name, a in res["quality"]["answers"].items():
-        lines.append(f"| {name} | {a['precision']:.3f} | {a['median_chars']:.0f} | {a['refused']:.3f} |")
+        extra = (f"{a['shown_precision']:.3f} | {a['sentences_per_answer']:.2f} | {a['em']:.1f} / {a['f1']:.1f}"
+                 if "f1" in a else "– | – | –")
+        lines.append(f"| {name} | {a['precision']:.3f} | {extra} | {a['median_chars']:.0f} | {a['refused']:.3f} |")
     lines += ["", "## Speed and memory by corpus size (warm; fresh process per size; queries embedded for real)", "",
               "| corpus | articles | chunks | sentences | build s (cached vectors) | no-op `qa index` s (per 1k articles; whole command incl. start-up) | keyword snapshot at start s | first ask s | query embedding p50/p95 ms | retrieval p50/p95 ms | ask p50/p95 ms | RSS MB (peak) | page RSS MB (start → after 100 questions) | hybrid loose r@5 |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -603,16 +630,18 @@ def write_report(res: dict[str, Any]) -> str:
 
 def check_targets(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
     out = []
-    ours = res["quality"]["answers"]["ours (extractive composer, 1-3 cited sentences)"]
-    out.append((TARGETS["answer_precision"][0], f"{ours['precision']:.3f}", ours["precision"] >= 0.90))
-    out.append((TARGETS["answer_median"][0], f"{ours['median_chars']:.0f}", ours["median_chars"] <= 60))
+    ours = res["quality"]["answers"][OURS]
+    out.append((TARGETS["answer_precision"][0], f"{ours['precision']:.3f}", ours["precision"] >= 0.93))
+    out.append((TARGETS["shown_precision"][0], f"{ours.get('shown_precision', float('nan')):.3f}", ours.get("shown_precision", 0) >= 0.90))
+    out.append((TARGETS["f1"][0], f"{ours.get('f1', float('nan')):.1f}", ours.get("f1", 0) >= 80))
+    out.append((TARGETS["em"][0], f"{ours.get('em', float('nan')):.1f}", ours.get("em", 0) >= 65))
     hy, rc = res["quality"]["retrieval"]["hybrid"]["strict"]["r@1"], res["quality"]["retrieval"]["recipe"]["strict"]["r@1"]
     out.append((f"hybrid strict r@1 > recipe's, chunks ≤ 300 chars (max {res['base_index']['chunk_max_chars']})",
                 f"{hy:.3f} vs {rc:.3f}", hy > rc and res["base_index"]["chunk_max_chars"] <= 300))
     ten = next((s for s in res["scales"] if 5000 <= s["chunks"] <= 20000), None)
     if ten:
         p95 = ten["worker"]["ask_p95_ms"]
-        out.append((TARGETS["ask_p95_10k"][0], f"{p95:.0f} ms ({ten['chunks']} chunks)", p95 <= 100))
+        out.append((TARGETS["ask_p95_10k"][0], f"{p95:.0f} ms ({ten['chunks']} chunks)", p95 <= 150))
     r = res["throughput"]["index_over_raw"]
     out.append((TARGETS["index_ratio"][0], f"{r:.2f}", r >= 0.9))
     # A rate per 1,000 articles: judged on the corpora of at least 1,000 articles (below that the fixed

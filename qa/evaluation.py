@@ -41,7 +41,7 @@ KS = (1, 3, 5, 10)
 DEFAULT_TOLERANCE = 0.02
 HIGHER_IS_BETTER = (
     "hit@1_article", "hit@5_article", "mrr_article", "hit@5_answer_loose", "hit@5_answer_strict", "mrr_answer_strict",
-    "containment", "f1", "citation_precision", "faithfulness", "refusal_accuracy",
+    "containment", "em", "f1", "shown_precision", "citation_precision", "faithfulness", "refusal_accuracy",
 )
 LOWER_IS_BETTER = ("false_refusal_rate",)
 _ARTICLE_SUFFIX = re.compile(r"\.(txt|md)$", re.IGNORECASE)
@@ -196,9 +196,15 @@ class Outcome:
     rank_article: int | None = None
     rank_answer_loose: int | None = None
     rank_answer_strict: int | None = None
+    short: str = ""
+    """The short answer (the reader's span; the whole answer text when there is none)."""
     em: float = 0.0
     f1: float = 0.0
     contained: bool = False
+    """A shown (cited) sentence contains a gold answer (the answer text, when nothing is cited)."""
+    shown: int = 0
+    shown_ok: int = 0
+    """Sentences shown, and how many of them contain a gold answer."""
     citation_precision: float | None = None
     faithful: bool | None = None
     sentence_labels: list[str] = field(default_factory=list)
@@ -234,10 +240,16 @@ def score_question(item: GoldItem, answer: Any, retrieved: Sequence[Any], second
         out.rank_answer_loose = first_rank([r["has_answer"] for r in rows])
         out.rank_answer_strict = first_rank([r["has_answer"] and r["expected_article"] for r in rows])
     if not answer.refused:
+        span = getattr(answer, "span", None)
+        out.short = span.text if span is not None else answer.text
         if item.answerable:
-            out.em = exact_match(answer.text, item.answers)
-            out.f1 = f1_score(answer.text, item.answers)
-            out.contained = contains_answer(answer.text, item.answers)
+            # EM/F1 of the short answer; containment of the sentences that state it.
+            out.em = exact_match(out.short, item.answers)
+            out.f1 = f1_score(out.short, item.answers)
+            sentences = [c.sentence for c in answer.citations] or [answer.text]
+            out.shown = len(answer.citations)
+            out.shown_ok = sum(contains_answer(c.sentence, item.answers) for c in answer.citations)
+            out.contained = any(contains_answer(t, item.answers) for t in sentences)
         targets = list(item.answers) + ([item.support] if item.support else [])
         for c in answer.citations:
             ok = bool(targets) and (contains_answer(c.chunk_text, item.answers)
@@ -284,6 +296,8 @@ def aggregate(outcomes: Sequence[Outcome], ks: Sequence[int] = KS) -> tuple[dict
     m["containment"] = mean([float(o.contained) for o in ans])
     m["em"] = mean([o.em for o in ans])
     m["f1"] = mean([o.f1 for o in ans])
+    m["shown_precision"] = sum(o.shown_ok for o in answered) / (sum(o.shown for o in answered) or 1)
+    m["sentences_per_answer"] = sum(o.shown for o in answered) / (len(answered) or 1)
     precisions = [o.citation_precision for o in answered if o.citation_precision is not None]
     m["citation_precision"] = mean(precisions)
     faithful = [float(o.faithful) for o in outcomes if o.faithful is not None]
@@ -353,7 +367,8 @@ TABLE_ROWS = (
     ("Retrieval (article)", ("hit@1_article", "hit@3_article", "hit@5_article", "hit@10_article", "mrr_article")),
     ("Retrieval (answer, loose)", ("hit@1_answer_loose", "hit@5_answer_loose", "mrr_answer_loose")),
     ("Retrieval (answer, strict)", ("hit@1_answer_strict", "hit@5_answer_strict", "mrr_answer_strict")),
-    ("Answers", ("containment", "em", "f1", "citation_precision", "faithfulness")),
+    ("Short answer", ("em", "f1")),
+    ("Cited sentences", ("containment", "shown_precision", "sentences_per_answer", "citation_precision", "faithfulness")),
     ("Refusals", ("refusal_accuracy", "false_refusal_rate", "accuracy")),
     ("Latency", ("latency_p50_s", "latency_p95_s")),
 )
@@ -456,7 +471,7 @@ def write_html(report: Report, path: Path, deltas: Sequence[Delta] = ()) -> None
         failures.append(
             f"<div class='failure'><h3>{e(o.id)} — {e(reason)}</h3><p><b>Question:</b> {e(o.question)}</p>"
             f"<p><b>Expected:</b> {e(' | '.join(o.expected) or '(refusal)')} <small>in {e(', '.join(o.articles) or '—')}</small></p>"
-            f"<p><b>Got:</b> {e(o.answer)}</p><p><b>Cited passages:</b></p><ul>{cites}</ul></div>")
+            f"<p><b>Got:</b> {e(o.answer)}</p><p><b>Short answer:</b> {e(o.short or '—')}</p><p><b>Cited passages:</b></p><ul>{cites}</ul></div>")
     meta = " · ".join(f"{e(str(k))}: {e(str(v))}" for k, v in report.meta.items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>article-qa evaluation</title>

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from qa.answering.answer import Answer
-from qa.answering.composer import ExtractiveComposer, calibration_for
+from qa.answering.composer import READER_CALIBRATION, ExtractiveComposer
+from qa.answering.reader import Reader
 from qa.answering.who import answer_who_question
 from qa.articles import Article, ArticleProblem, is_export
 from qa.errors import QAError
@@ -47,6 +48,7 @@ class Pipeline:
         self.embeddings = embeddings or load_embeddings(settings)
         self.index = ArticleIndex(settings, self.embeddings)
         self.retriever = HybridSearch(self.index, k=settings.k)
+        self.reader = Reader(cache_dir=settings.model_cache)  # loads on the first question
         self._lock = threading.Lock()
 
     def build(self, *, rebuild: bool = False, progress: Any = None) -> IndexReport:
@@ -130,10 +132,11 @@ class Pipeline:
     def _composer(self) -> ExtractiveComposer:
         """One composer per index snapshot (it caches per-article work across questions)."""
         snapshot = self.retriever.snapshot()
-        calibration = calibration_for(self.index.model_id).shifted(self.settings.min_relevance)
+        calibration = READER_CALIBRATION.shifted(self.settings.min_relevance)
         cached = getattr(self, "_composer_cache", None)
         if cached is None or cached[0] is not snapshot or cached[1] != calibration:
-            cached = (snapshot, calibration, ExtractiveComposer(self.index, snapshot.keyword, calibration=calibration))
+            cached = (snapshot, calibration, ExtractiveComposer(self.index, snapshot.keyword, reader=self.reader,
+                                                                calibration=calibration))
             self._composer_cache = cached
         return cached[2]
 

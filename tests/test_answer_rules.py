@@ -1,22 +1,15 @@
-"""The extractive composer's pure rules (qa/answer.py): answer types and context sentences."""
+"""The extractive composer's pure parts (qa/answering/composer.py): answer types, missing names, the sentence
+stating a span, the same answer in two passages, the refusal thresholds."""
 
 from __future__ import annotations
 
 import pytest
 from langchain_core.documents import Document
 
-from qa.answering.composer import (
-    NEIGHBOUR_MARGIN,
-    completes_question,
-    completing_neighbours,
-    context_sentences,
-    missing_entities,
-    refers_back,
-)
-from qa.retrieval.sentences import SentenceCandidate as _Candidate
-from qa.text.quantities import expected_answer_type, has_answer_type
-from qa.text.tokens import question_characters
+from qa.answering.composer import Calibration, missing_entities, same_answer, sentence_of
+from qa.answering.reader import Span
 from qa.retrieval.keywords import KeywordIndex
+from qa.text.quantities import expected_answer_type, has_answer_type
 
 
 @pytest.mark.parametrize(
@@ -45,46 +38,6 @@ def test_answer_types_on_sentences() -> None:
     assert has_answer_type("anything", None)
 
 
-@pytest.mark.parametrize(
-    ("sentence", "expected"),
-    [
-        ("牠們在建造水壩的時候大幅改變了生態系統，因為喜歡大便為鮭魚幼體提供了重要的生境。", True),
-        ("1968年，由於商業的壓力導致這項制度的廢棄，網球進入了開放年代。", False),  # 这项 after the first clause
-        ("這項制度在1968年廢棄。", True),
-        ("此一貴族制在日本投降後的1947年取消。", True),
-        ("它的訓練地點在漢諾瓦的馬斯湖。", True),
-        ("他说：“哈萨克斯坦位于欧亚大陆中心。”", False),  # person pronouns open quotations
-        ("此外，盤古大陸開始分裂。", False),  # 此外 is a connective, not a reference
-        ("河狸亦在當地扮演著「生態系的工程師」的角色。", False),
-        ("雙方簽署《南北關係發展與和平繁榮宣言》。", True),  # 双方: the two parties named before
-        ("同年11月9日，柏林圍牆倒塌。", True),  # the year is in the sentence before
-        ("取而代的是由新北市政府交通局提案、捷安特公司負責建置和營運的微笑單車系統。", True),
-        ("雙邊貿易額提升至10億美元。", False),  # 双边 is not 双方
-        ("同時，兩國簽署了多項協議。", False),  # 同时 is a connective
-    ],
-)
-def test_refers_back(sentence: str, expected: bool) -> None:
-    assert refers_back(sentence) is expected
-
-
-def _cand(start: int, text: str, article: str = "a") -> _Candidate:
-    return _Candidate(article, start, start + len(text), text, 0.9, Document(page_content=text, metadata={"rank": 1}),
-                      frozenset())
-
-
-def test_context_sentences_adds_the_named_antecedent_and_the_reason() -> None:
-    prev = _cand(0, "河狸是北美洲最大的囓齒動物。")
-    best = _cand(14, "牠們在建造水壩的時候大幅改變了生態系統。")
-    nxt = _cand(34, "這是為了防止天敵接近。")
-    other = _cand(14, "牠們也會游泳。", article="b")
-    cands = [best, nxt, other, prev]
-    assert context_sentences("何種動物在建造水壩時會大幅改變生態系統？", best, cands) == [prev]
-    assert context_sentences("為何河狸要建造水壩？", best, cands) == [prev, nxt]
-    # a sentence naming its subject needs nothing; the first sentence has no predecessor
-    assert context_sentences("為何河狸要建造水壩？", prev, cands) == []
-    assert context_sentences("何種動物建造水壩？", best, [best]) == []
-
-
 def test_missing_entities_accepts_names_written_out_in_the_retrieved_passages() -> None:
     passages = [
         "汐止區則為近年崛起的新興工商區域，包括宏碁、緯創、增你強、浩漢、宇瞻與台灣。",
@@ -102,49 +55,36 @@ def test_missing_entities_accepts_names_written_out_in_the_retrieved_passages() 
     assert missing_entities("巴布亚新几内亚的首都在哪里？", keyword, passages) == ["巴布亚新几内亚"]
 
 
-def _sentence(n: int, text: str, score: float, article: str = "a") -> _Candidate:
-    c = _cand(100 * n, text, article)
-    c.n, c.score = n, score
-    return c
+def _doc(text: str, start: int) -> Document:
+    return Document(page_content=text, metadata={"start": start, "end": start + len(text), "chunk_id": "a#1", "article_id": "a"})
 
 
-def test_a_neighbour_holding_the_rest_of_the_question_is_shown() -> None:
-    question = "史特拉斯堡經濟得到迅速發展是於哪場戰爭之後?"
-    prev = _sentence(4, "史特拉斯堡在19世紀末德意志帝國統治時期，現代工業開始得到發展，如:機械、電器、醫藥、食品。", 1.01)
-    best = _sentence(5, "在兩次世界大戰之間，史特拉斯堡的經濟發展受到影響。", 1.08)
-    nxt = _sentence(6, "直到第二次世界大戰後，該市經濟才得到迅速發展，成為法國東部新興工業中心。", 1.0)
-    elsewhere = _sentence(6, "戰後該市經濟得到迅速發展。", 1.05, article="b")  # another article's sentence 6
-    far = _sentence(8, "史特拉斯堡經濟在戰後得到迅速發展。", 1.05)  # not adjacent
-    units = question_characters(question)
-    # 得, 迅, 速, 后 (4 of the question's 17 characters) are in the next sentence only
-    assert completes_question(units, best, nxt)
-    assert not completes_question(units, best, prev)  # adds only 得
-    assert completing_neighbours(question, best, [prev, best, nxt, elsewhere, far]) == [nxt]
-    # a neighbour scoring far below the best one is not evidence enough
-    nxt.score = best.score - NEIGHBOUR_MARGIN - 0.01
-    assert completing_neighbours(question, best, [prev, best, nxt]) == []
-    # one character of ten (连 of 连任) is too little to show a whole further sentence
-    best = _sentence(5, "2010年臺北縣改制為直轄市更名新北市，第一任市長由國民黨籍的朱立倫當選，副市長則為李四川、侯友宜、許志堅。", 1.04)
-    nxt = _sentence(6, "2014年朱立倫連任為第二任市長，副市長為侯友宜、陳伸賢、高宗正。", 0.98)
-    assert not completes_question(question_characters("新北市第一任市長在何時成功連任？"), best, nxt)
+def _span(text: str, doc: Document, probability: float = 0.5) -> Span:
+    at = int(doc.metadata["start"]) + doc.page_content.index(text)
+    return Span(text, "a", at, at + len(text), 0, 0, probability, 0.1)
 
 
-def test_a_comparison_question_gets_the_other_side_of_the_comparison() -> None:
-    best = _sentence(1, "韓國的城市中，首爾的年平均降雨量為1370毫米；", 1.11)
-    nxt = _sentence(2, "釜山1470毫米。", 0.89)  # far below the best score: only the comparison shows it
-    further = _sentence(3, "韓國大部分地區為中溫帶，植被以韓松，闊葉落葉植物為主。", 0.9)
-    cands = [best, nxt, further]
-    assert completing_neighbours("韓國哪一地區的年平均降雨量比首爾的多100毫米？", best, cands) == [nxt]
-    # asked about the side the best sentence names, there is nothing to add
-    assert completing_neighbours("首爾的年平均降雨量是多少？", best, cands) == []
-    # 比賽 (match) and 比例 (proportion) do not compare anything
-    assert completing_neighbours("一場網球比賽最多有幾盤比賽？", best, cands) == []
-    assert completing_neighbours("市場上以哪一種米的比例最多？", best, cands) == []
+def test_the_sentence_stating_a_span_is_the_one_of_its_chunk_that_holds_it() -> None:
+    chunk = "双方签署了超30项商业协议。\n两国将双边贸易额提升至10亿美元。他说，这是目标。"
+    doc = _doc(chunk, 1000)  # the chunk starts at character 1000 of its article
+    stated = sentence_of(_span("10亿美元", doc), doc)
+    assert stated.text == "两国将双边贸易额提升至10亿美元。"
+    assert chunk[stated.start - 1000 : stated.end - 1000] == stated.text
+    # a span across a sentence end is shown with both sentences
+    across = sentence_of(_span("10亿美元。他说", doc), doc)
+    assert across.text == "两国将双边贸易额提升至10亿美元。他说，这是目标。"
 
 
-def test_a_who_question_answered_by_a_pronoun_gets_the_sentence_naming_the_person() -> None:
-    prev = _sentence(1, "然而，最具影響力的作品是在這個時期的末期所出現的，也就是馬基維利在1532年所著的君主論。", 1.01)
-    best = _sentence(2, "他所著的君主論和李維羅馬史論精密分析了古典時期的政治，成為了現代政治哲學的主要來源。", 1.06)
-    assert context_sentences("君主論為誰所寫的?", best, [prev, best]) == [prev]
-    # any other question: the pronoun is no reason to show more (in news 他 mostly opens a quotation)
-    assert context_sentences("君主論分析了什麼時期的政治?", best, [prev, best]) == []
+def test_same_answer_ignores_script_width_and_punctuation() -> None:
+    assert same_answer("10億美元", "10亿美元")
+    assert same_answer("约2亿美元", "2亿美元")  # one inside the other
+    assert same_answer("“中间走廊”", "中间走廊")
+    assert not same_answer("10亿美元", "2亿美元")
+    assert not same_answer("", "。")
+
+
+def test_a_positive_relevance_margin_refuses_more() -> None:
+    base = Calibration(min_probability=0.2, max_no_answer=0.8)
+    stricter = base.shifted(0.1)
+    assert stricter.min_probability > base.min_probability and stricter.max_no_answer < base.max_no_answer
+    assert base.shifted(-1.0) == Calibration(0.0, 1.0)

@@ -1,126 +1,66 @@
-"""The extractive composer: retrieved chunks → `Answer` with numbered `Citation`s, or a refusal.
+"""The extractive composer: retrieved chunks → the reader's short answer, the sentence stating it with its `[n]`, or a refusal.
 
-The default composer is extractive and needs no LLM: it scores every sentence of the
-retrieved chunks against the question (cosine of the stored sentence embedding with the
-question embedding, plus IDF-weighted keyword coverage, plus the chunk's retrieval rank),
-keeps the one to three best that together answer it, and prints them in source order,
-each followed by its `[n]`. When even the best sentence is weak evidence it refuses and
-cites nothing.
+No LLM: the trained reader (`qa.answering.reader`) reads the best retrieved chunks and gives the most
+probable answer span with its probability and each passage's no-answer probability. The answer is the
+span, then the one sentence of its passage that contains it, cited; a second sentence only when another
+passage states the same answer on its own. When the reader finds no answer probable enough (thresholds
+calibrated on tests/data/gold.jsonl) it refuses and cites nothing; so it does when the best sentence is
+about other countries than the question, or the question names something the articles never mention.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from qa.answering.answer import Answer, Citation, refusal_text
+from qa.answering.answer import Answer, AnswerSpan, Citation, refusal_text
+from qa.answering.reader import Passage, Reader, Span
 from qa.retrieval.keywords import KeywordIndex
-from qa.retrieval.sentences import SentenceCandidate, SentenceCandidates
 from qa.store.store import ArticleIndex
 from qa.text.countries import ArticleSubjects, article_subjects, subject_conflict
 from qa.text.normalise import is_chinese, normalize
-from qa.text.quantities import has_answer_type, is_comparison
 from qa.text.question import Question, analyse
-from qa.text.tokens import character_coverage, tokenize, units
+from qa.text.sentences import split_sentences
+from qa.retrieval.sentences import SentenceCandidate, SentenceCandidates
+from qa.text.tokens import character_coverage, tokenize
 
-MAX_SENTENCES = 3
-# Scoring weights and thresholds, calibrated on tests/data/gold.jsonl (see README, "How answers are chosen").
-W_KEYWORD = 0.10
-W_RANK = 0.01
-"""Weights of the evidence score (cosine + keyword coverage + rank) the refusal thresholds are calibrated on."""
+READ_PASSAGES = 5
+"""Retrieved chunks the reader looks in (all of the default k)."""
+WINDOW_SENTENCES = 3
+"""The reader reads windows around this many best sentences (by their stored vectors' cosine with the question
+and the question's characters they hold); 0 = it reads the chunks whole."""
+WINDOW_CONTEXT = 1
+"""Sentences of the chunk on each side of a best sentence in its window."""
 W_CHARS = 0.2
-W_RANK_CHOICE = 0.03
-SECOND_SENTENCE_MARGIN = 0.025
-"""Weights of the score that chooses answer sentences, and the margin within which the next sentence is
-also shown; chosen on 400 DRCD questions (benchmarks/) and checked on tests/data/gold.jsonl."""
-NEIGHBOUR_GAIN = 0.15
-NEIGHBOUR_MARGIN = 0.12
-"""A sentence adjacent to the best one is also shown when it adds at least this share of the question's
-characters and scores within this margin of it (`completes_question`); chosen on the questions of DRCD
-dev passages 0-199, confirmed on passages 200-399 (benchmarks/)."""
+W_RANK = 0.03
+"""Weights of the sentence score that chooses the windows (cosine + character coverage + retrieval rank)."""
+W_READER = 0.05
+"""The answer is the span with the best `sentence score + W_READER * ln(span probability)`: the retriever's and
+the reader's evidence interpolated (as BERTserini does), so a reader unsure between two spans defers to the
+sentence that matches the question better. Chosen on tests/data/gold.jsonl (benchmarks/bench_answers.py gold)."""
+SECOND_SOURCE_RATIO = 0.5
+"""Another passage's span for the same answer is shown as a second source when at least this share as probable."""
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Evidence thresholds below which the composer refuses. They depend on the embedding model:
-    e5 cosines are compressed (unrelated text still scores ≈ 0.80), most other models' are not."""
+    """When the reader's best span is too weak to answer with: calibrated on tests/data/gold.jsonl."""
 
-    refuse_below: float
-    refuse_below_crosslingual: float
+    min_probability: float
+    """Refuse when the best span's probability is below this."""
+    max_no_answer: float
+    """... or when even the most answerable passage's no-answer probability is above this."""
 
     def shifted(self, delta: float) -> Calibration:
-        return Calibration(self.refuse_below + delta, self.refuse_below_crosslingual + delta)
+        """Stricter by `delta` (settings.min_relevance: positive = refuse more)."""
+        return Calibration(min(1.0, max(0.0, self.min_probability + delta)), min(1.0, max(0.0, self.max_no_answer - delta)))
 
 
-E5_CALIBRATION = Calibration(refuse_below=0.87, refuse_below_crosslingual=0.785)
-"""Calibrated on tests/data/gold.jsonl (see README): English questions over Chinese sentences score lower
-and cannot match keywords, hence their own threshold."""
-GENERIC_CALIBRATION = Calibration(refuse_below=0.45, refuse_below_crosslingual=0.35)
-
-
-def calibration_for(model_id: str) -> Calibration:
-    return E5_CALIBRATION if "multilingual-e5" in model_id else GENERIC_CALIBRATION
-
-
-# A best sentence that refers back to something it does not name ("牠們在建造水壩的時候…",
-# "這項制度的廢棄…", "雙方簽署…", "同年11月9日…") is shown with the sentence before it, which names
-# it; a why-question's best sentence is shown with the next one when that one gives the reason
-# ("這是為了…"). Person pronouns (他/她) are left out: in news they mostly open quotations ("他说：…"),
-# whose speaker the citation already shows; only a who-question needs the name they stand for.
-# Measured on 400 DRCD questions (benchmarks/): 34 of the 54 misses had the answer in the adjacent
-# sentence; these rules recover the unambiguous ones.
-_REFERS_BACK = re.compile(
-    r"[这此该](?:项|些|种|个|一|类|条|次|座|套|批|段|部|本|场|所)|^(?:它|牠|其|此|这|该)(?!时|外|后|次|里)|"
-    r"^(?:它们|牠们)|^(?:双方|两者|前者|后者|取而代|同年|同月|当年|次年|翌年)"
-)
-# A who-question's best sentence that names its subject only as 他/她/he/she: the name is before it.
-_WHO_Q = re.compile(r"谁|何人|哪一?位|\bwho\b", re.IGNORECASE)
-_PERSON_PRONOUN = re.compile(r"(?:他|她)|(?:he|she|they)\b", re.IGNORECASE)
-_WHY_Q = re.compile(r"为何|为什么|原因|目的|\bwhy\b", re.IGNORECASE)
-_GIVES_REASON = re.compile(r"^(?:这是|此举|这样|因为|由于|因此|所以|原因|目的)")
-
-
-def refers_back(sentence: str) -> bool:
-    """The sentence's first clause points at something named before it (它们, 这项制度, 此一)."""
-    return bool(_REFERS_BACK.search(re.split(r"[，,；;：:]", normalize(sentence))[0]))
-
-
-def completes_question(question_units: set[str], best: SentenceCandidate, neighbour: SentenceCandidate) -> bool:
-    """Does the adjacent sentence hold a part of the question the best one lacks? The question's words
-    split between two sentences means the fact it asks about is stated across both."""
-    if not question_units:
-        return False
-    gained = (question_units & units(neighbour.text)) - units(best.text)
-    return len(gained) >= NEIGHBOUR_GAIN * len(question_units) - 1e-9 and neighbour.score >= best.score - NEIGHBOUR_MARGIN
-
-
-def context_sentences(question: Question | str, best: SentenceCandidate, cands: Sequence[SentenceCandidate]) -> list[SentenceCandidate]:
-    """The retrieved neighbours that make the best sentence readable (see `_REFERS_BACK`)."""
-    question = question if isinstance(question, Question) else analyse(question)
-    same = sorted((c for c in cands if c.article_id == best.article_id), key=lambda c: c.start)
-    at = next(i for i, c in enumerate(same) if c.start == best.start)
-    out = []
-    names_person_by_pronoun = bool(_WHO_Q.search(question.normalised) and _PERSON_PRONOUN.match(normalize(best.text)))
-    if at > 0 and (refers_back(best.text) or names_person_by_pronoun):
-        out.append(same[at - 1])
-    if at + 1 < len(same) and _WHY_Q.search(question.normalised) and _GIVES_REASON.match(normalize(same[at + 1].text)):
-        out.append(same[at + 1])
-    return out
-
-
-def completing_neighbours(question: Question | str, best: SentenceCandidate, cands: Sequence[SentenceCandidate]) -> list[SentenceCandidate]:
-    """The sentences right before and after the best one that hold the rest of the question
-    (`completes_question`) or, for a comparison question, the other side of the comparison."""
-    question = question if isinstance(question, Question) else analyse(question)
-    units = set(question.characters)
-    # The best match of a comparison question is the sentence about the side it names (首尔的年平均降雨量为
-    # 1370毫米); the side it asks for is listed next to it with its own figure (釜山1470毫米).
-    comparison = is_comparison(question.focus)
-    return [c for c in cands if c.article_id == best.article_id and c.n >= 0 and abs(c.n - best.n) == 1
-            and (completes_question(units, best, c) or (comparison and has_answer_type(c.text, "number")))]
+READER_CALIBRATION = Calibration(min_probability=0.05, max_no_answer=0.95)
 
 
 def missing_entities(question: Question | str, keyword: KeywordIndex | None, passages: Sequence[str] = ()) -> list[str]:
@@ -142,15 +82,53 @@ def missing_entities(question: Question | str, keyword: KeywordIndex | None, pas
     return missing
 
 
-class ExtractiveComposer:
-    """Chooses answer sentences from retrieved chunks; no LLM involved."""
+_PUNCT = re.compile(r"[\s\W_]+")
 
-    def __init__(self, index: ArticleIndex, keyword: KeywordIndex | None = None, *, calibration: Calibration | None = None) -> None:
+
+def same_answer(a: str, b: str) -> bool:
+    """Two spans give the same answer (normalised, punctuation and spaces ignored; one inside the other)."""
+    x, y = _PUNCT.sub("", normalize(a)), _PUNCT.sub("", normalize(b))
+    return bool(x and y) and (x in y or y in x)
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A span and the sentence of its passage that contains it (article offsets)."""
+
+    span: Span
+    doc: Document
+    start: int
+    end: int
+    text: str
+
+
+def sentence_of(span: Span, doc: Document) -> Stated:
+    """The sentence (or run of sentences, for a span across a boundary) of the chunk holding the span."""
+    chunk, base = doc.page_content, int(doc.metadata["start"])
+    a, b = span.start - base, span.end - base
+    sents = split_sentences(chunk) or []
+    inside = [s for s in sents if s.end > a and s.start < b]
+    start, end = (inside[0].start, inside[-1].end) if inside else (0, len(chunk))
+    return Stated(span, doc, base + start, base + end, chunk[start:end])
+
+
+class ExtractiveComposer:
+    """Answers from retrieved chunks with the trained reader; no LLM involved."""
+
+    def __init__(self, index: ArticleIndex, keyword: KeywordIndex | None = None, *, reader: Reader,
+                 calibration: Calibration | None = None, read: int = READ_PASSAGES,
+                 window_sentences: int = WINDOW_SENTENCES, subject_check: bool = True, name_check: bool = True) -> None:
         self.index = index
         self.keyword = keyword
-        self.calibration = calibration or calibration_for(index.model_id)
-        self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
+        self.reader = reader
+        self.calibration = calibration or READER_CALIBRATION
+        self.read = read
+        self.window_sentences = window_sentences
+        self.w_reader: float | None = W_READER  # None: the reader's probability alone chooses
         self.sentences = SentenceCandidates(index)
+        self.subject_check = subject_check
+        self.name_check = name_check
+        self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
 
     def subjects(self, article_id: str, version: str) -> ArticleSubjects:
         """How the article's 我国 / 两国 resolve (computed once per article version)."""
@@ -160,66 +138,107 @@ class ExtractiveComposer:
             self._subjects[key] = article_subjects(self.index.article_text(article_id, version), quotes)
         return self._subjects[key]
 
-    def off_subject(self, question: Question, c: SentenceCandidate) -> bool:
+    def off_subject(self, question: Question, s: Stated) -> bool:
         """The sentence is about other countries than the question (Kazakhstan's growth rate for Pakistan's)."""
         if not question.countries:  # most questions: no article context needed
             return False
-        context = self.subjects(c.article_id, str(c.doc.metadata["version"]))
-        return subject_conflict(question.focus, c.text, c.start, c.end, context)
+        context = self.subjects(s.span.article_id, str(s.doc.metadata["version"]))
+        return subject_conflict(question.focus, s.text, s.start, s.end, context)
 
-    def candidates(self, question: str, docs: Sequence[Document]) -> list[SentenceCandidate]:
-        return self.sentences.candidates(question, docs)
+    def windows(self, question: Question, docs: Sequence[Document]) -> tuple[list[tuple[Passage, Document]], list[SentenceCandidate]]:
+        """What the reader reads (the chunks whole, or windows around their best sentences), and the scored sentences."""
+        if not self.window_sentences:
+            return [(Passage(d.page_content, str(d.metadata["article_id"]), int(d.metadata["start"])), d) for d in docs], []
+        cands = self.sentences.candidates(question.focus, docs)
+        chars = set(question.characters)
+        for c in cands:
+            c.score = c.cosine + W_CHARS * character_coverage(chars, c.text) + W_RANK / c.doc.metadata["rank"]
+        ranges: dict[str, tuple[Document, list[list[int]]]] = {}
+        seen: set[tuple[str, int]] = set()
+        for c in sorted(cands, key=lambda c: -c.score):
+            if len(seen) >= self.window_sentences:
+                break
+            if (c.article_id, c.start) in seen:
+                continue
+            seen.add((c.article_id, c.start))
+            doc, base = c.doc, int(c.doc.metadata["start"])
+            sents = split_sentences(doc.page_content)
+            at = next((i for i, s in enumerate(sents) if base + s.start <= c.start < base + s.end), None)
+            if at is None:
+                continue
+            lo, hi = sents[max(0, at - WINDOW_CONTEXT)].start, sents[min(len(sents) - 1, at + WINDOW_CONTEXT)].end
+            spans = ranges.setdefault(str(doc.metadata["chunk_id"]), (doc, []))[1]
+            for r in spans:  # overlapping windows of one chunk are read once
+                if lo <= r[1] and r[0] <= hi:
+                    r[0], r[1] = min(r[0], lo), max(r[1], hi)
+                    break
+            else:
+                spans.append([lo, hi])
+        out = []
+        for doc, spans in ranges.values():
+            base, aid = int(doc.metadata["start"]), str(doc.metadata["article_id"])
+            out += [(Passage(doc.page_content[a:b], aid, base + a), doc) for a, b in spans]
+        return out, cands
+
+    def combined(self, span: Span, scored: Sequence[SentenceCandidate]) -> float:
+        """The span's sentence score (its retrieved sentence's) plus the reader's log-probability, weighted."""
+        prior = max((c.score for c in scored if c.article_id == span.article_id and c.start <= span.start < c.end),
+                    default=min((c.score for c in scored), default=0.0))
+        return prior + (self.w_reader or 0.0) * math.log(max(span.probability, 1e-9))
 
     def compose(self, question: Question | str, docs: Sequence[Document]) -> Answer:
         """The answer to `question` (analysed, or a plain string analysed here) from the retrieved `docs`:
-        sentences are scored against its `focus`; the answer and a refusal are for its `text`."""
+        the reader reads the best `read` of them for its `focus`; the answer and a refusal are for its `text`."""
         q = question if isinstance(question, Question) else analyse(question)
-        focus = q.focus
-        cands = self.candidates(focus, docs)
-        weights = {t: (self.keyword.idf(t) if self.keyword else 1.0) for t in q.tokens}
-        total = sum(weights.values()) or 1.0
-        q_chars = set(q.characters)
-        for c in cands:
-            coverage = sum(w for t, w in weights.items() if t in c.terms) / total
-            # Two scores on purpose: `evidence` is what the refusal thresholds are calibrated on;
-            # `score` orders sentences, where character coverage beats word coverage (segmentation
-            # of a question and of its answer sentence often disagree).
-            c.evidence = c.cosine + W_KEYWORD * coverage + W_RANK / c.doc.metadata["rank"]
-            c.score = c.cosine + W_CHARS * character_coverage(q_chars, c.text) + W_RANK_CHOICE / c.doc.metadata["rank"]
-        cands.sort(key=lambda c: -c.score)
-        typed = [c for c in cands if has_answer_type(c.text, q.answer_type)]
-        crosslingual = not is_chinese(focus) and any(is_chinese(c.text) for c in cands[:1])
-        threshold = self.calibration.refuse_below_crosslingual if crosslingual else self.calibration.refuse_below
-        best_evidence = max((c.evidence for c in typed), default=0.0)
-        if typed and self.off_subject(q, typed[0]):
-            return Answer(q.text, refusal_text(q.text), [], True, list(docs), best_evidence)
-        if best_evidence < threshold or missing_entities(q, self.keyword, [d.page_content for d in docs]):
-            return Answer(q.text, refusal_text(q.text), [], True, list(docs), best_evidence)
-        # The best sentence, plus the next ones while they score within the margin: when two
-        # sentences are that close the embedding cannot tell which one answers, so both are shown.
-        chosen = [typed[0], *context_sentences(q, typed[0], cands)]
-        for c in typed[1:]:
-            if len(chosen) >= MAX_SENTENCES or c.score < typed[0].score - SECOND_SENTENCE_MARGIN:
+        windows, scored = self.windows(q, docs[: self.read])
+        readings = self.reader.read_passages(q.focus, [w for w, _ in windows]) if windows else []
+        read = [d for _, d in windows]
+        spans = sorted((s for r in readings for s in r.spans), key=lambda s: -s.probability)
+        no_answer = min((r.no_answer for r in readings), default=1.0)
+
+        def refuse(evidence: float) -> Answer:
+            return Answer(q.text, refusal_text(q.text), [], True, list(docs), evidence)
+
+        if not spans:
+            return refuse(0.0)
+        cal = self.calibration
+        if spans[0].probability < cal.min_probability or no_answer > cal.max_no_answer:
+            return refuse(spans[0].probability)
+        if self.window_sentences and self.w_reader is not None:
+            spans.sort(key=lambda s: -self.combined(s, scored))
+        best = spans[0]
+        first = sentence_of(best, read[best.passage])
+        if self.subject_check and self.off_subject(q, first):
+            return refuse(best.probability)
+        if self.name_check and missing_entities(q, self.keyword, [d.page_content for d in docs]):
+            return refuse(best.probability)
+        stated = [first]
+        # A second sentence only from another passage that states the same answer independently
+        # (overlapping chunks share a sentence: that is the same statement, not a second one).
+        for s in spans[1:]:
+            same_chunk = read[s.passage].metadata["chunk_id"] == read[best.passage].metadata["chunk_id"]
+            if same_chunk or s.probability < SECOND_SOURCE_RATIO * best.probability:
+                continue
+            if not same_answer(s.text, best.text):
+                continue
+            other = sentence_of(s, read[s.passage])
+            if other.span.article_id == first.span.article_id and other.start < first.end and first.start < other.end:
+                continue
+            if not (self.subject_check and self.off_subject(q, other)):
+                stated.append(other)
                 break
-            if all((c.article_id, c.start) != (o.article_id, o.start) for o in chosen):
-                chosen.append(c)
-        # Then the best sentence's neighbours that complete it, while there is room.
-        for c in completing_neighbours(q, typed[0], cands):
-            if len(chosen) < MAX_SENTENCES and all((c.article_id, c.start) != (o.article_id, o.start) for o in chosen):
-                chosen.append(c)
-        article_order = {a: i for i, a in enumerate(dict.fromkeys(c.article_id for c in chosen))}
-        chosen.sort(key=lambda c: (article_order[c.article_id], c.start))
-        citations = []
-        for n, c in enumerate(chosen, start=1):
-            m = c.doc.metadata
-            citations.append(
-                Citation(n=n, article_id=c.article_id, title=m["title"], date=m["date"], chunk_id=m["chunk_id"],
-                         chunk_start=m["start"], chunk_end=m["end"], chunk_text=c.doc.page_content,
-                         sentence_start=c.start, sentence_end=c.end, sentence=c.text, score=round(c.score, 4),
-                         source_file=m.get("path", ""),
-                         location=m["source"].location(c.start, c.end) if m.get("source") else "",
-                         url=m.get("url", ""))
-            )
-        sep = "" if is_chinese(focus) or all(is_chinese(c.text) for c in chosen) else " "
-        text = sep.join(f"{c.sentence}[{c.n}]" for c in citations)
-        return Answer(q.text, text, citations, False, list(docs), best_evidence)
+        citations = [self._citation(n, s) for n, s in enumerate(stated, start=1)]
+        sep = "" if is_chinese(q.focus) or all(is_chinese(c.sentence) for c in citations) else " "
+        text = best.text + "\n" + sep.join(f"{c.sentence}[{c.n}]" for c in citations)
+        span = AnswerSpan(best.text, best.article_id, best.start, best.end, best.probability, no_answer, 1)
+        return Answer(q.text, text, citations, False, list(docs), best.probability, span)
+
+    @staticmethod
+    def _citation(n: int, s: Stated) -> Citation:
+        m = s.doc.metadata
+        return Citation(n=n, article_id=s.span.article_id, title=m["title"], date=m["date"], chunk_id=m["chunk_id"],
+                        chunk_start=m["start"], chunk_end=m["end"], chunk_text=s.doc.page_content,
+                        sentence_start=s.start, sentence_end=s.end, sentence=s.text, score=round(s.span.probability, 4),
+                        source_file=m.get("path", ""),
+                        location=m["source"].location(s.start, s.end) if m.get("source") else "",
+                        url=m.get("url", ""), span_start=s.span.start, span_end=s.span.end)

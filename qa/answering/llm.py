@@ -185,7 +185,7 @@ def _citation(n: int, doc: Document) -> Citation:
 
 
 def as_generated(extractive: Answer, notices: list[str] | None = None) -> GeneratedAnswer:
-    base = {f: getattr(extractive, f) for f in ("question", "text", "citations", "refused", "passages", "evidence")}
+    base = {f: getattr(extractive, f) for f in ("question", "text", "citations", "refused", "passages", "evidence", "span")}
     return GeneratedAnswer(**base, backend="extractive", notices=notices or [])
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from qa.answering.answer import Answer, Citation
-from qa.answering.composer import W_KEYWORD
 from qa.extraction.quotes import Quote, surname
 from qa.quotes.search import QuoteBook, paragraph_text
 from qa.quotes.speakers import short_name
@@ -17,6 +16,8 @@ from qa.store.store import ArticleIndex
 from qa.text.question import WhoQuestion
 from qa.text.tokens import tokenize
 
+W_KEYWORD = 0.10
+"""Weight of the keyword coverage added to a quote sentence's cosine with the topic."""
 WHO_MIN_SCORE = 0.80
 """Below this (e5 cosine + keyword bonus) no quote is close enough: fall back to the normal answer chain."""
 

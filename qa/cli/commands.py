@@ -214,16 +214,35 @@ def _print_answer(answer: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(answer.text)
+    from qa.text.normalise import is_chinese
+
+    span = getattr(answer, "span", None)
+    if span is not None and answer.citations and not answer.refused:
+        # The short answer first, then the sentence stating it with the answer highlighted.
+        click.echo(click.style(span.text, bold=True))
+        stated = []
+        for c in answer.citations:
+            a, b = c.span_start - c.sentence_start, c.span_end - c.sentence_start
+            s = c.sentence
+            shown = (s[:a] + click.style(s[a:b], bold=True, underline=True) + s[b:]) if c.span_start >= 0 and 0 <= a < b <= len(s) else s
+            stated.append(f"{_one_line(shown)}[{c.n}]")
+        click.echo(("" if all(is_chinese(c.sentence) for c in answer.citations) else " ").join(stated))
+    else:
+        click.echo(answer.text)
     for notice in getattr(answer, "notices", []):
         click.secho(f"note: {notice}", fg="yellow", err=True)
     if not answer.citations:
         return
     click.echo("\nSources:")
+    cards: dict[str, list[Any]] = {}  # one source per passage, however many markers point at it
     for c in answer.citations:
+        cards.setdefault(c.chunk_id, []).append(c)
+    for group in cards.values():
+        c = group[0]
+        markers = "".join(f"[{g.n}]" for g in group)
         where = ", ".join(x for x in (c.article_id, getattr(c, "location", "")) if x)
         url = f" — {c.url}" if getattr(c, "url", "") else ""
-        click.echo(f"[{c.n}] {c.title} — {c.date or 'undated'} — {where}{url} (chars {c.chunk_start}–{c.chunk_end})")
+        click.echo(f"{markers} {c.title} — {c.date or 'undated'} — {where}{url} (chars {c.chunk_start}–{c.chunk_end})")
         a, b = c.sentence_in_chunk
         passage = c.chunk_text
         click.echo(

@@ -27,10 +27,24 @@ def _citation_key(turn: int, n: int) -> str:
     return f"t{turn}-{n}"
 
 
+def _marked(text: str, a: int, b: int, cls: str, inner: str = "") -> str:
+    """`text` escaped with [a, b) wrapped in <mark class=cls>; `inner`: that part's own markup instead."""
+    return f"{_show(text[:a])}<mark class='{cls}'>{inner or _show(text[a:b])}</mark>{_show(text[b:])}"
+
+
+def _sentence_html(c: dict[str, Any]) -> str:
+    """The cited sentence, escaped, with the short answer inside it highlighted (when it is there)."""
+    sentence = c["sentence"]
+    a, b = int(c.get("span_start", -1)) - int(c["sentence_start"]), int(c.get("span_end", -1)) - int(c["sentence_start"])
+    if int(c.get("span_start", -1)) >= 0 and 0 <= a < b <= len(sentence):
+        return _marked(sentence, a, b, "qa-span")
+    return _show(sentence)
+
+
 def _passage_html(c: dict[str, Any]) -> str:
     text = c["chunk_text"]
     a, b = c["sentence_start"] - c["chunk_start"], c["sentence_end"] - c["chunk_start"]
-    return f"{_show(text[:a])}<mark class='qa-hit'>{_show(text[a:b])}</mark>{_show(text[b:])}"
+    return _marked(text, a, b, "qa-hit", _sentence_html(c))
 
 
 def _url_html(url: str) -> str:
@@ -42,10 +56,11 @@ def _url_html(url: str) -> str:
     return f" · {_esc(url)}"
 
 
-def citation_detail_html(c: dict[str, Any]) -> str:
-    """One cited passage: title, date, file, the passage with its supporting sentence marked."""
+def citation_detail_html(c: dict[str, Any], markers: Sequence[int] = ()) -> str:
+    """One cited passage: title, date, file, the passage with its supporting sentence (and short answer) marked."""
+    ns = "".join(f"[{int(n)}]" for n in (markers or [c["n"]]))
     return (
-        f"<div class='qa-detail-head'><span class='qa-n'>[{int(c['n'])}]</span> <b class='qa-title'>{_esc(c['title'])}</b></div>"
+        f"<div class='qa-detail-head'><span class='qa-n'>{ns}</span> <b class='qa-title'>{_esc(c['title'])}</b></div>"
         f"<div class='qa-meta'>{_esc(c['date'] or 'undated')} · <code>{_esc(c['article_id'])}</code>"
         + (f" · {_esc(c['location'])}" if c.get("location") else "")
         + f" · chars {int(c['chunk_start'])}–{int(c['chunk_end'])}{_url_html(c.get('url', ''))}</div>"
@@ -56,26 +71,37 @@ def citation_detail_html(c: dict[str, Any]) -> str:
 
 
 def answer_html(answer: dict[str, Any], turn: int) -> str:
-    """The answer text with each [n] turned into a marker button, then its source cards."""
-    cited = {int(c["n"]) for c in answer.get("citations", [])}
+    """The short answer, then the sentence stating it (answer highlighted) with each [n] a marker button,
+    then one source card per cited passage, however many markers point at it."""
+    citations = answer.get("citations", [])
+    # One card per passage: every marker of a passage opens that passage's card.
+    cards: dict[str, list[dict[str, Any]]] = {}
+    for c in citations:
+        cards.setdefault(str(c.get("chunk_id") or c["n"]), []).append(c)
+    key_of = {int(c["n"]): _citation_key(turn, int(group[0]["n"])) for group in cards.values() for c in group}
 
-    def marker(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        if n not in cited:
-            return m.group(0)
-        return f"<button type='button' class='qa-cite' data-cite='{_citation_key(turn, n)}' title='Show source {n}'>[{n}]</button>"
+    def marker(n: int) -> str:
+        return f"<button type='button' class='qa-cite' data-cite='{key_of[n]}' title='Show source {n}'>[{n}]</button>"
 
-    body = _MARKER.sub(marker, _esc(answer.get("answer", "")))
+    span = answer.get("span")
     cls = "qa-answer qa-refused" if answer.get("refused") else "qa-answer"
+    if span and citations and not answer.get("refused"):
+        sep = "" if all(re.search(r"[\u4e00-\u9fff]", c["sentence"]) for c in citations) else " "
+        stated = sep.join(f"<span class='qa-sentence'>{_sentence_html(c)}</span>{marker(int(c['n']))}" for c in citations)
+        body = f"<div class='qa-short'><mark class='qa-span'>{_esc(span['text'])}</mark></div><div class='qa-stated'>{stated}</div>"
+    else:
+        body = _MARKER.sub(lambda m: marker(int(m.group(1))) if int(m.group(1)) in key_of else m.group(0), _esc(answer.get("answer", "")))
     parts = [f"<div class='{cls}'>{body}</div>"]
-    if answer.get("citations"):
+    if cards:
         parts.append("<div class='qa-cards'>")
-        for c in answer["citations"]:
+        for group in cards.values():
+            c = group[0]
             key = _citation_key(turn, int(c["n"]))
+            ns = [int(g["n"]) for g in group]
             parts.append(
-                f"<button type='button' class='qa-card' data-cite='{key}'><span class='qa-n'>[{int(c['n'])}]</span> "
+                f"<button type='button' class='qa-card' data-cite='{key}'><span class='qa-n'>{''.join(f'[{n}]' for n in ns)}</span> "
                 f"{_esc(c['title'])} <span class='qa-meta'>{_esc(c['date'] or 'undated')}</span></button>"
-                f"<template data-detail='{key}'>{citation_detail_html(c)}</template>"
+                f"<template data-detail='{key}'>{citation_detail_html(c, ns)}</template>"
             )
         parts.append("</div>")
     return "".join(parts)
