@@ -93,21 +93,28 @@ def drcd(args: argparse.Namespace) -> None:
         pipeline.reader = Reader(weights_dir=args.weights, cache_dir=settings.model_cache)
     pipeline.ask(sample[0]["question"])  # loads the reader (and exports its graph the first time)
     composer = pipeline._composer()
-    composer.window_sentences = args.windows
+    composer.window_sentences, composer.window_context, composer.typed = args.windows, args.context, not args.untyped
     if args.no_refusal:
         composer.calibration = Calibration(0.0, 1.0)
         composer.subject_check = composer.name_check = False
-    rows, seconds = [], []
+    rows, seconds, read_chars, chunk_chars = [], [], [], []
+    from qa.text.question import analyse
+
     for i, q in enumerate(sample, start=1):
         started = time.perf_counter()
         answer = pipeline.ask(q["question"])
         seconds.append(time.perf_counter() - started)
         rows.append(score(answer, q["answers"]))
+        docs = answer.passages[: composer.read]
+        read_chars.append(sum(len(w.text) for w, _ in composer.windows(analyse(q["question"]), docs)[0]))
+        chunk_chars.append(sum(len(d.page_content) for d in docs))
         if i % 100 == 0:
             print(f"  {i}/{len(sample)}: {json.dumps(summary(rows, seconds))}", flush=True)
     emb.save()
     label = f"reader composer (windows around {args.windows} best sentences)" if args.windows else "reader composer (whole chunks)"
     print(f"DRCD dev, end to end over {len(passages):,} passages, {label}:\n  {json.dumps(summary(rows, seconds))}")
+    print(f"  characters the reader reads per question: {statistics.mean(read_chars):.0f} "
+          f"(the {composer.read} retrieved chunks whole: {statistics.mean(chunk_chars):.0f})")
     by_id = {p["id"]: p for p in passages}
     gold_rows = []
     for q in sample[: args.gold_passage]:
@@ -138,18 +145,21 @@ def gold(args: argparse.Namespace) -> None:
           f"shipped: {kept}, W_READER {kept_w}")
     weights = [None if w == "none" else float(w) for w in args.w_reader.split(",")]
     by_weight: dict[Any, list[dict[str, Any]]] = {}
+    composer.window_sentences, composer.window_context, composer.typed = args.windows, args.context, not args.untyped
+    print(f"windows around the {args.windows} best sentences, {args.context} sentence(s) of context on each side")
     for w in weights:
         composer.w_reader = w
         rows = []
         for g in items:
             q = analyse(g["question"])
-            composer.subject_check = composer.name_check = False
+            composer.subject_check = composer.name_check = composer.evidence_check = False
             answer = pipeline.ask(g["question"])
             composer.subject_check = True
             subject = not answer.refused and pipeline.ask(g["question"]).refused
+            weak = composer.weak_evidence(q, composer.windows(q, answer.passages[: composer.read])[1])
             short = answer.span.text if answer.span else ""
             rows.append({"id": g["id"], "answerable": g["answerable"], "p": answer.span.probability if answer.span else 0.0,
-                         "na": answer.span.no_answer if answer.span else 1.0, "subject": subject,
+                         "na": answer.span.no_answer if answer.span else 1.0, "subject": subject, "evidence": weak,
                          "name": bool(missing_entities(q, composer.keyword, [d.page_content for d in answer.passages])),
                          "right": bool(g["answerable"] and answer.citations and contains_answer(answer.citations[0].sentence, g["answers"])),
                          "em": exact_match(short, g["answers"]) if g["answerable"] else 0.0,
@@ -159,6 +169,7 @@ def gold(args: argparse.Namespace) -> None:
         print(f"  W_READER {w}: sentence containment {sum(r['right'] for r in ans) / len(ans):.3f}, "
               f"EM {100 * sum(r['em'] for r in ans) / len(ans):.1f}, F1 {100 * sum(r['f1'] for r in ans) / len(ans):.1f}")
     composer.calibration, composer.w_reader = kept, kept_w
+    composer.subject_check = composer.name_check = composer.evidence_check = True
     rows = by_weight[kept_w] if kept_w in by_weight else next(iter(by_weight.values()))
     if args.rows:
         for r in rows:
@@ -166,16 +177,16 @@ def gold(args: argparse.Namespace) -> None:
     ans = [r for r in rows if r["answerable"]]
     unans = [r for r in rows if not r["answerable"]]
     print(f"refusal thresholds (W_READER {kept_w if kept_w in by_weight else weights[0]}):")
-    for use_subject in (False, True):
-        for use_name in (False, True):
+    for use_subject, use_name, use_evidence in [(a, b, c) for c in (False, True) for a in (False, True) for b in (False, True)]:
             def checked(r: dict[str, Any]) -> bool:
-                return bool((use_subject and r["subject"]) or (use_name and r["name"]))
+                return bool((use_subject and r["subject"]) or (use_name and r["name"]) or (use_evidence and r["evidence"]))
             # The strictest thresholds under which every answerable question the checks let through is answered.
             free = [r for r in ans if not checked(r)]
             min_p = min((r["p"] for r in free), default=0.0) * 0.999
             max_na = max((r["na"] for r in free), default=1.0) * 1.001
             refused = [r for r in unans if checked(r) or r["p"] < min_p or r["na"] > max_na]
-            print(f"  subject check {'on ' if use_subject else 'off'} · name check {'on ' if use_name else 'off'}: "
+            print(f"  evidence check {'on ' if use_evidence else 'off'} · subject check {'on ' if use_subject else 'off'} · "
+                  f"name check {'on ' if use_name else 'off'}: "
                   f"min_probability {min_p:.4f}, max_no_answer {min(max_na, 1.0):.4f} → refusals {len(refused)}/{len(unans)} "
                   f"= {len(refused) / (len(unans) or 1):.3f}; answerable refused by the checks: {len(ans) - len(free)}")
 
@@ -187,6 +198,8 @@ def main() -> None:
     d.add_argument("--questions", type=int, default=300, help="sampled questions (0 = all 3,524)")
     d.add_argument("--seed", type=int, default=13)
     d.add_argument("--windows", type=int, default=3, help="windows around this many best sentences (0 = whole chunks)")
+    d.add_argument("--untyped", action="store_true", help="windows chosen without preferring sentences of the asked type")
+    d.add_argument("--context", type=int, default=0, help="sentences of context on each side of a window's sentence")
     d.add_argument("--no-refusal", action="store_true", help="answer every question (the reader's ceiling)")
     d.add_argument("--gold-passage", type=int, default=200, help="questions read with their gold passage (0 = skip)")
     d.add_argument("--store", type=Path, help="keep the index here between runs")
@@ -195,6 +208,9 @@ def main() -> None:
     g = sub.add_parser("gold")
     g.add_argument("--weights", type=Path)
     g.add_argument("--rows", action="store_true", help="print every question's figures")
+    g.add_argument("--windows", type=int, default=3)
+    g.add_argument("--untyped", action="store_true", help="windows chosen without preferring sentences of the asked type")
+    g.add_argument("--context", type=int, default=0)
     g.add_argument("--w-reader", default="none,0.02,0.05,0.1", help="reader weights to compare (none = the reader alone)")
     args = ap.parse_args()
     drcd(args) if args.what == "drcd" else gold(args)

@@ -136,7 +136,7 @@ class Pipeline:
         cached = getattr(self, "_composer_cache", None)
         if cached is None or cached[0] is not snapshot or cached[1] != calibration:
             cached = (snapshot, calibration, ExtractiveComposer(self.index, snapshot.keyword, reader=self.reader,
-                                                                calibration=calibration))
+                                                                calibration=calibration, evidence_shift=self.settings.min_relevance))
             self._composer_cache = cached
         return cached[2]
 

@@ -137,6 +137,32 @@ def test_ask_click_citation_open_article_desktop(browser, page_url: str, shots: 
         context.close()
 
 
+def test_the_short_answer_is_shown_first_and_highlighted_in_its_sentence(browser, page_url: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    outside: list[str] = []
+    context, page = open_page(browser, page_url, 1280, 900, outside)
+    try:
+        ask(page, QUESTION)
+        answer = page.locator("#qa-chat .qa-bot .qa-answer").last
+        # the short answer first, highlighted, then the sentence stating it with the span marked inside it
+        short = answer.locator(".qa-short mark.qa-span")
+        assert "10亿美元" in short.inner_text() and len(short.inner_text()) <= 12
+        in_sentence = answer.locator(".qa-stated .qa-sentence mark.qa-span").first
+        assert in_sentence.inner_text() == short.inner_text()
+        # one source card per passage, however many markers point at it
+        cards = answer.locator(".qa-cards .qa-card")
+        assert cards.count() == len(set(page.evaluate(
+            "(el) => Array.from(el.querySelectorAll('button.qa-cite')).map(b => b.dataset.cite)", answer.element_handle())))
+        answer.locator("button.qa-cite").first.click()
+        # the source reader marks the sentence, and the answer inside it
+        passage_span = page.locator("#qa-chat .qa-reader-cite mark.qa-hit mark.qa-span")
+        passage_span.wait_for()
+        assert passage_span.inner_text() == short.inner_text()
+        page.screenshot(path=str(shots / "desktop-1280-short-answer.png"), full_page=True)
+        assert outside == [], f"the page fetched from outside: {outside}"
+    finally:
+        context.close()
+
+
 def test_hostile_article_renders_inert(browser, page_url: str, shots: Path) -> None:  # type: ignore[no-untyped-def]
     outside: list[str] = []
     context, page = open_page(browser, page_url, 1280, 900, outside)
