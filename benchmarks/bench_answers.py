@@ -97,7 +97,17 @@ def drcd(args: argparse.Namespace) -> None:
     if args.no_refusal:
         composer.calibration = Calibration(0.0, 1.0)
         composer.subject_check = composer.name_check = False
-    rows, seconds, read_chars, chunk_chars = [], [], [], []
+    rows, seconds, read_chars, chunk_chars, reader_s = [], [], [], [], []
+    inner_read = pipeline.reader.read_passages
+
+    def timed_read(*a: Any, **kw: Any) -> Any:  # the reader's share of each answer's time
+        t = time.perf_counter()
+        try:
+            return inner_read(*a, **kw)
+        finally:
+            reader_s.append(time.perf_counter() - t)
+
+    pipeline.reader.read_passages = timed_read  # type: ignore[method-assign]
     from qa.text.question import analyse
 
     for i, q in enumerate(sample, start=1):
@@ -113,6 +123,9 @@ def drcd(args: argparse.Namespace) -> None:
     emb.save()
     label = f"reader composer (windows around {args.windows} best sentences)" if args.windows else "reader composer (whole chunks)"
     print(f"DRCD dev, end to end over {len(passages):,} passages, {label}:\n  {json.dumps(summary(rows, seconds))}")
+    ordered = sorted(reader_s) or [0.0]
+    print(f"  the reader's time per question: p50 {1000 * statistics.median(ordered):.1f} ms, "
+          f"p95 {1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)]:.1f} ms (load average now {os.getloadavg()[0]:.1f})")
     print(f"  characters the reader reads per question: {statistics.mean(read_chars):.0f} "
           f"(the {composer.read} retrieved chunks whole: {statistics.mean(chunk_chars):.0f})")
     by_id = {p["id"]: p for p in passages}

