@@ -145,6 +145,7 @@ class ExtractiveComposer:
         self.evidence_check = True
         self.subject_check = True
         self.name_check = True
+        self.second_source = True
         self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
 
     def subjects(self, article_id: str, version: str) -> ArticleSubjects:
@@ -249,7 +250,7 @@ class ExtractiveComposer:
         stated = [first]
         # A second sentence only from another passage that states the same answer independently
         # (overlapping chunks share a sentence: that is the same statement, not a second one).
-        for s in spans[1:]:
+        for s in spans[1:] if self.second_source else []:
             same_chunk = read[s.passage].metadata["chunk_id"] == read[best.passage].metadata["chunk_id"]
             if same_chunk or s.probability < SECOND_SOURCE_RATIO * best.probability:
                 continue
