@@ -1,14 +1,13 @@
-"""The extractive composer's pure parts (qa/answering/composer.py): answer types, missing names, the sentence
-stating a span, the same answer in two passages, the refusal thresholds."""
+"""The extractive composer's pure parts (qa/answering/composer.py): answer types, the sentence stating a span,
+the same answer in two passages, the refusal thresholds."""
 
 from __future__ import annotations
 
 import pytest
 from langchain_core.documents import Document
 
-from qa.answering.composer import Calibration, missing_entities, same_answer, sentence_of
+from qa.answering.composer import Calibration, same_answer, sentence_of
 from qa.answering.reader import Span
-from qa.retrieval.keywords import KeywordIndex
 from qa.text.quantities import expected_answer_type, has_answer_type
 
 
@@ -36,23 +35,6 @@ def test_answer_types_on_sentences() -> None:
     assert has_answer_type("去年两国贸易额几乎翻了一番。", "date")
     assert not has_answer_type("双方一致同意扩大合作。", "date")
     assert has_answer_type("anything", None)
-
-
-def test_missing_entities_accepts_names_written_out_in_the_retrieved_passages() -> None:
-    passages = [
-        "汐止區則為近年崛起的新興工商區域，包括宏碁、緯創、增你強、浩漢、宇瞻與台灣。",
-        "伊納拉漢及烏美德為人口密度最低的行政區，僅47人每平方公里。",
-        "坂里村界於坂山、里山之間，屬於北竿鄉難得的平原地形。",
-    ]
-    keyword = KeywordIndex(["a", "b", "c"], passages)
-    # the keyword index segments these names differently (and jieba glues 和 to 浩漢), so without
-    # the passages they look absent and an answerable question would be refused
-    assert missing_entities("關島的哪一地區的人口密度是伊納拉漢及烏美德為的約30倍？", keyword) == ["伊纳拉汉"]
-    assert missing_entities("關島的哪一地區的人口密度是伊納拉漢及烏美德為的約30倍？", keyword, passages) == []
-    assert missing_entities("坂里村的地理地形是屬於哪一種？", keyword, passages) == []
-    assert "和浩汉" not in missing_entities("宏碁和浩漢的公司都位於新北市的哪一地方？", keyword, passages)
-    # a name the articles never mention is still missing
-    assert missing_entities("巴布亚新几内亚的首都在哪里？", keyword, passages) == ["巴布亚新几内亚"]
 
 
 def _doc(text: str, start: int) -> Document:

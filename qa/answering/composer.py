@@ -1,11 +1,11 @@
 """The extractive composer: retrieved chunks → the reader's short answer, the sentence stating it with its `[n]`, or a refusal.
 
-No LLM: the trained reader (`qa.answering.reader`) reads the best retrieved chunks and gives the most
-probable answer span with its probability and each passage's no-answer probability. The answer is the
+No LLM: the trained reader (`qa.answering.reader`) reads the best sentences of the retrieved chunks and gives
+the most probable answer span with its probability and each window's no-answer probability. The answer is the
 span, then the one sentence of its passage that contains it, cited; a second sentence only when another
 passage states the same answer on its own. When the reader finds no answer probable enough (thresholds
-calibrated on tests/data/gold.jsonl) it refuses and cites nothing; so it does when the best sentence is
-about other countries than the question, or the question names something the articles never mention.
+calibrated on tests/data/gold.jsonl) it refuses and cites nothing; so it does when even the best retrieved
+sentence is weak evidence, or the answer's sentence is about other countries than the question.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from qa.text.quantities import has_answer_type
 from qa.text.question import Question, analyse
 from qa.text.sentences import split_sentences
 from qa.retrieval.sentences import SentenceCandidate, SentenceCandidates
-from qa.text.tokens import character_coverage, tokenize
+from qa.text.tokens import character_coverage
 
 READ_PASSAGES = 5
 """Retrieved chunks the reader looks in (all of the default k)."""
@@ -74,25 +74,6 @@ EVIDENCE_BELOW_CROSSLINGUAL = 0.785
 """The retrieval evidence check: refuse when even the best sentence's evidence (cosine + IDF-weighted keyword
 coverage + rank) is below this (e5 cosines are compressed: unrelated text still scores ≈ 0.80); English
 questions over Chinese sentences score lower and cannot match keywords. Calibrated on tests/data/gold.jsonl."""
-
-
-def missing_entities(question: Question | str, keyword: KeywordIndex | None, passages: Sequence[str] = ()) -> list[str]:
-    """Names in a Chinese question (places, people, organisations, Latin names) that occur nowhere
-    in the indexed articles: the articles cannot answer a question about something they never mention.
-    A name written out in one of the retrieved `passages` is there, whatever the keyword index's
-    segmentation made of it (坂里村, 伊纳拉汉); so is one jieba glued a particle to (和浩汉 in 宏碁和浩漢)."""
-    q = question if isinstance(question, Question) else analyse(question)
-    if keyword is None or not is_chinese(q.focus):
-        return []
-    retrieved = normalize("\n".join(passages))
-    missing = []
-    for word, forms in q.name_forms:
-        if any(f in retrieved for f in forms):
-            continue
-        pieces = [t for t in tokenize(word) if len(t) >= 2] or [word]
-        if word not in keyword.vocabulary and not all(t in keyword.vocabulary for t in pieces):
-            missing.append(word)
-    return missing
 
 
 _PUNCT = re.compile(r"[\s\W_]+")
@@ -144,7 +125,6 @@ class ExtractiveComposer:
         self.typed = True
         self.evidence_check = True
         self.subject_check = True
-        self.name_check = True
         self.second_source = True
         self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
 
@@ -244,8 +224,6 @@ class ExtractiveComposer:
         best = spans[0]
         first = sentence_of(best, read[best.passage])
         if self.subject_check and self.off_subject(q, first):
-            return refuse(best.probability)
-        if self.name_check and missing_entities(q, self.keyword, [d.page_content for d in docs]):
             return refuse(best.probability)
         stated = [first]
         # A second sentence only from another passage that states the same answer independently
