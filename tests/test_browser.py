@@ -150,7 +150,7 @@ def test_the_short_answer_is_shown_first_and_highlighted_in_its_sentence(browser
         assert in_sentence.inner_text() == short.inner_text()
         assert "10亿美元" in answer.locator(".qa-stated .qa-sentence").first.inner_text()  # the right sentence
         # one source card per passage, however many markers point at it
-        cards = answer.locator(".qa-cards .qa-card")
+        cards = page.locator("#qa-chat .qa-bot").last.locator(".qa-cards .qa-card")
         assert cards.count() == len(set(page.evaluate(
             "(el) => Array.from(el.querySelectorAll('button.qa-cite')).map(b => b.dataset.cite)", answer.element_handle())))
         answer.locator("button.qa-cite").first.click()
