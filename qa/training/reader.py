@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--negative-rate", type=float, default=0.25, help="chance of each kind of negative per question")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=8e-5)
+    p.add_argument("--head-lr-multiplier", type=float, default=1.0,
+                   help="learning rate of the (randomly initialised) span and answer heads, as a multiple of --lr")
     p.add_argument("--warmup", type=float, default=0.06, help="fraction of the steps")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--epochs", type=float, default=1.0)
@@ -168,8 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     trainable = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in optimized if p.ndim > 1]
     no_decay = [p for p in optimized if p.ndim <= 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    heads = {id(p) for n, p in model.named_parameters() if n.startswith(("span.", "answer."))}
+    groups = [([p for p in params if (id(p) in heads) == head], wd, mult)
+              for head, mult in ((False, 1.0), (True, args.head_lr_multiplier))
+              for params, wd in ((decay, args.weight_decay), (no_decay, 0.0))]
+    optimizer = torch.optim.AdamW([{"params": ps, "weight_decay": wd, "lr_mult": mult} for ps, wd, mult in groups if ps],
+                                  lr=args.lr)
     per_epoch = math.ceil(len(rows) / args.batch_size)
     total = args.max_steps or max(1, math.ceil(args.epochs * per_epoch))
     warm = max(1, int(args.warmup * total))
@@ -192,7 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and ckpt.exists():
         state = torch.load(ckpt, map_location=args.device, weights_only=False)
         model.load_state_dict(state["model"], strict=False)
-        optimizer.load_state_dict(state["optimizer"])
+        # Adam's moments by parameter, whatever the grouping was (the heads got their own groups later).
+        saved = state["optimizer"]["state"]
+        for index, param in enumerate(decay + no_decay if len(state["optimizer"]["param_groups"]) == 2 else
+                                      [p for g in optimizer.param_groups for p in g["params"]]):
+            if index in saved:
+                optimizer.state[param] = {k: v.clone() if hasattr(v, "clone") else v for k, v in saved[index].items()}
         step, seen, trained_s, wall_before = state["step"], state["seen"], state["trained_s"], state["wall_s"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step}/{total}", flush=True)
@@ -227,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             lr = args.lr * lr_factor(step, wall_before + t0 - started)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["lr_mult"]
             batch = {k: v.to(args.device) for k, v in _batch(batch_rows, pad).items()}
             loss = loss_of(model, batch)
             optimizer.zero_grad(set_to_none=True)
