@@ -16,11 +16,17 @@ from qa.answering.reader import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, OffsetTo
 from qa.models.onnx_engine import EngineTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_5e0bde8b062db4d5.txt"
 
 
 @pytest.fixture(scope="module")
 def base_dir() -> Path:
     return bm.materialize(bm.default_cache_dir())
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader(num_threads=2)
 
 
 def test_offset_tokenizer_gives_the_engine_ids_and_exact_offsets(base_dir: Path) -> None:
@@ -48,6 +54,46 @@ def test_shipped_weights_match_their_manifest_and_card() -> None:
     card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     for needed in ("CC BY-SA", "CMRC", "DRCD", "XQuAD", "MIT", manifest["files"][WEIGHTS_FILE]["sha256"]):
         assert needed in card
+
+
+# The shipped reader is undertrained (6,624 examples, 0.34 epoch on 2 shared cores; DRCD dev gold-passage F1
+# 10.6, no-answer AUC 0.52, see qa/models/reader/MODEL_CARD.md): the behaviour below is what the issue asks of
+# it and what it does not do yet. strict: a retrained reader that passes must drop these markers.
+UNDERTRAINED = pytest.mark.xfail(strict=True, reason="the shipped reader is undertrained (MODEL_CARD.md figures)")
+
+
+def test_spans_carry_exact_article_offsets_and_probabilities(reader: Reader) -> None:
+    article = SEED.read_text(encoding="utf-8")
+    start = article.index("他表示：\"哈萨克斯坦作为中亚最大经济体")
+    passages = [Passage(article[start : article.index("\n", start)], SEED.name, start), Passage(article, SEED.name, 0)]
+    readings = reader.read_passages("哈萨克斯坦去年的经济增长率是多少？", passages)
+    assert [r.passage for r in readings] == [0, 1]
+    spans = [s for r in readings for s in r.spans]
+    assert spans and all(article[s.start : s.end] == s.text and s.text == s.text.strip("，。 ") for s in spans)
+    assert all(0 < s.probability <= 1 and 0 <= s.no_answer <= 1 for s in spans)
+    assert len({s.window for s in readings[1].spans}) >= 1  # the whole article is read in windows
+    assert reader.read("哈萨克斯坦去年的经济增长率是多少？", passages, top_k=2) == sorted(
+        spans, key=lambda s: -s.probability)[:2]
+
+
+@UNDERTRAINED
+def test_reader_answers_with_the_short_span(reader: Reader) -> None:
+    article = SEED.read_text(encoding="utf-8")
+    start = article.index("他表示：\"哈萨克斯坦作为中亚最大经济体")
+    passage = Passage(article[start : article.index("\n", start)], SEED.name, start)
+    best = reader.read("哈萨克斯坦去年的经济增长率是多少？", [passage])[0]
+    assert "6.5%" in best.text and len(best.text) <= 8
+    assert best.no_answer < 0.5
+
+
+@UNDERTRAINED
+def test_reader_refuses_on_an_unrelated_passage(reader: Reader) -> None:
+    unrelated = Passage("周末北京天气晴朗，最高气温二十五度，很多市民带着孩子到公园放风筝、野餐。", "weather.txt", 0)
+    answered = Passage("哈萨克斯坦去年经济增长了6.5%，国内生产总值超过3000亿美元。", "kz.txt", 0)
+    readings = reader.read_passages("哈萨克斯坦去年的经济增长率是多少？", [unrelated, answered])
+    assert readings[0].no_answer > 0.5
+    assert readings[1].no_answer < 0.5
+    assert readings[1].spans and "6.5%" in readings[1].spans[0].text
 
 
 def _write_items(folder: Path) -> None:
