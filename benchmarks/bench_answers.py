@@ -95,7 +95,7 @@ def drcd(args: argparse.Namespace) -> None:
     pipeline.ask(sample[0]["question"])  # loads the reader (and exports its graph the first time)
     composer = pipeline._composer()
     composer.window_sentences, composer.window_context, composer.typed = args.windows, args.context, not args.untyped
-    composer.second_source = not args.one_sentence
+    composer.second_source = args.second_source
     if args.no_refusal:
         composer.calibration = Calibration(0.0, 1.0)
         composer.subject_check = composer.evidence_check = False
@@ -213,7 +213,7 @@ def main() -> None:
     d.add_argument("--windows", type=int, default=3, help="windows around this many best sentences (0 = whole chunks)")
     d.add_argument("--untyped", action="store_true", help="windows chosen without preferring sentences of the asked type")
     d.add_argument("--context", type=int, default=0, help="sentences of context on each side of a window's sentence")
-    d.add_argument("--one-sentence", action="store_true", help="never a second sentence from another passage")
+    d.add_argument("--second-source", action="store_true", help="a second sentence from another passage stating the same answer")
     d.add_argument("--no-refusal", action="store_true", help="answer every question (the reader's ceiling)")
     d.add_argument("--gold-passage", type=int, default=200, help="questions read with their gold passage (0 = skip)")
     d.add_argument("--store", type=Path, help="keep the index here between runs")

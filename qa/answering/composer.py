@@ -2,8 +2,8 @@
 
 No LLM: the trained reader (`qa.answering.reader`) reads the best sentences of the retrieved chunks and gives
 the most probable answer span with its probability and each window's no-answer probability. The answer is the
-span, then the one sentence of its passage that contains it, cited; a second sentence only when another
-passage states the same answer on its own. When the reader finds no answer probable enough (thresholds
+span, then the one sentence of its passage that contains it, cited (a second sentence from another passage
+stating the same answer on its own: `SECOND_SOURCE`, off until a reader makes it pay). When the reader finds no answer probable enough (thresholds
 calibrated on tests/data/gold.jsonl) it refuses and cites nothing; so it does when even the best retrieved
 sentence is weak evidence, or the answer's sentence is about other countries than the question.
 """
@@ -47,8 +47,11 @@ W_READER = 0.0
 """The answer is the span with the best `sentence score + W_READER * ln(span probability)`: the retriever's and
 the reader's evidence interpolated (as BERTserini does), so a reader unsure between two spans defers to the
 sentence that matches the question better. Chosen on tests/data/gold.jsonl (benchmarks/bench_answers.py gold)."""
+SECOND_SOURCE = False
 SECOND_SOURCE_RATIO = 0.5
-"""Another passage's span for the same answer is shown as a second source when at least this share as probable."""
+"""With SECOND_SOURCE, another passage's span for the same answer is shown as a second source when at least this
+share as probable. Off: with the step-414 reader the agreeing spans are too often the same wrong name (DRCD sample:
+shown sentences holding the answer 0.783 with it, 0.822 without, containment 0.817 either way)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ class ExtractiveComposer:
         self.typed = True
         self.evidence_check = True
         self.subject_check = True
-        self.second_source = True
+        self.second_source = SECOND_SOURCE
         self._subjects: dict[tuple[str, str], ArticleSubjects] = {}
 
     def subjects(self, article_id: str, version: str) -> ArticleSubjects:
