@@ -36,8 +36,7 @@ ANSWERED = {
     "lone surrogate": "哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？\ud800",
     "just under the length limit": "哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？" + " " * (MAX_QUESTION_CHARS - 40) + "谢谢",
 }
-# Answered, or refused when they name something the articles never mention (the composer's rule
-# for Latin/Cyrillic words in a Chinese question): either way a well-formed answer, never an echo.
+# Answered, or refused when the noise leaves too little evidence: either way a well-formed answer, never an echo.
 ANSWERED_OR_REFUSED = {
     "mixed scripts": "Tokayev 托卡耶夫 Токаев: 哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？",
     "html": "<script>alert(1)</script><b>哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？</b>",
