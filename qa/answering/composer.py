@@ -75,11 +75,11 @@ probability is not used (1.0): the head is undertrained (AUC 0.52, MODEL_CARD.md
 
 W_KEYWORD = 0.10
 W_EVIDENCE_RANK = 0.01
-EVIDENCE_BELOW = 0.87
-EVIDENCE_BELOW_CROSSLINGUAL = 0.785
+EVIDENCE_BELOW = {"e5": (0.87, 0.785), "other": (0.45, 0.35)}
 """The retrieval evidence check: refuse when even the best sentence's evidence (cosine + IDF-weighted keyword
-coverage + rank) is below this (e5 cosines are compressed: unrelated text still scores ≈ 0.80); English
-questions over Chinese sentences score lower and cannot match keywords. Calibrated on tests/data/gold.jsonl."""
+coverage + rank) is below this (same language, English question over Chinese sentences). e5 cosines are
+compressed (unrelated text still scores ≈ 0.80), most other models' are not; English questions over Chinese
+sentences score lower and cannot match keywords. Calibrated on tests/data/gold.jsonl."""
 
 
 _PUNCT = re.compile(r"[\s\W_]+")
@@ -196,7 +196,8 @@ class ExtractiveComposer:
         """Even the best retrieved sentence (of the asked type, if any) is weak evidence for the question."""
         typed = [c for c in scored if has_answer_type(c.text, q.answer_type)] or list(scored)
         crosslingual = not is_chinese(q.focus) and any(is_chinese(c.text) for c in typed)
-        threshold = (EVIDENCE_BELOW_CROSSLINGUAL if crosslingual else EVIDENCE_BELOW) + self.evidence_shift
+        same, across = EVIDENCE_BELOW["e5" if "multilingual-e5" in self.index.model_id else "other"]
+        threshold = (across if crosslingual else same) + self.evidence_shift
         return max((c.evidence for c in typed), default=0.0) < threshold
 
     def combined(self, span: Span, scored: Sequence[SentenceCandidate]) -> float:
