@@ -150,6 +150,14 @@ def test_who_did_what_to_whom(seed_pipeline) -> None:
     assert [c.kind for c in check.contradictions] == ["role"]
 
 
+def test_a_sentence_stating_both_orders_is_not_a_role_swap(seed_pipeline) -> None:
+    # The article's own sentence: each city's hotel is built in the other one. Both orders are stated, so the
+    # claim (the sentence verbatim) conflicts with nothing; it was labelled a role swap against itself.
+    check = _label(seed_pipeline, "根据此前达成的协议，“阿斯塔纳”酒店将在塔什干建成，而“塔什干”酒店将在阿斯塔纳落成。")
+    assert check.label == SUPPORTED, check
+    assert not check.contradictions
+
+
 def test_relative_date_that_matches_the_article_is_supported(seed_pipeline) -> None:
     check = _label(seed_pipeline, "两国领导人明天将参加中亚国家元首第七次磋商会议。")
     assert check.label == SUPPORTED and "明天" in check.found

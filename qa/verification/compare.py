@@ -255,12 +255,15 @@ def _role_conflicts(claim: Analysis, ev: Analysis, s: Sentence) -> list[Conflict
         a, b = name_key(before[-1].text), name_key(after[0].text)
         if a == b:
             continue
+        orders = []
         for pos in _positions(ev.text, t.text):
             eb = [name_key(f.text) for f in ev_names if f.end <= pos]
             ea = [name_key(f.text) for f in ev_names if f.start >= pos + len(t.text)]
-            if eb and ea and eb[-1] == b and ea[0] == a:
-                out.append(_conflict("role", f"{before[-1].text}{t.text}{after[0].text}", f"{eb[-1]}{t.text}{ea[0]}", s))
-                break
+            if eb and ea:
+                orders.append((eb[-1], ea[0]))
+        # A sentence can state both orders (A's hotel built in B, B's in A): only the swapped one alone conflicts.
+        if (b, a) in orders and (a, b) not in orders:
+            out.append(_conflict("role", f"{before[-1].text}{t.text}{after[0].text}", f"{b}{t.text}{a}", s))
     if out:
         return out
     # "A向B…", "A击败B": two names joined by the same words, in the other order.
@@ -268,8 +271,11 @@ def _role_conflicts(claim: Analysis, ev: Analysis, s: Sentence) -> list[Conflict
         link = claim.text[x.end:y.start]
         if not 0 < len(link) <= 6 or not _LINK.search(link) or name_key(x.text) == name_key(y.text):
             continue
-        for u, v in zip(ev_names, ev_names[1:]):
-            if (ev.text[u.end:v.start] == link and name_key(u.text).endswith(name_key(y.text))
+        pairs = [(u, v) for u, v in zip(ev_names, ev_names[1:]) if ev.text[u.end:v.start] == link]
+        same = any(name_key(u.text).endswith(name_key(x.text)) and name_key(v.text).endswith(name_key(y.text))
+                   for u, v in pairs)
+        for u, v in pairs:
+            if (not same and name_key(u.text).endswith(name_key(y.text))
                     and name_key(v.text).endswith(name_key(x.text))):
                 out.append(_conflict("role", f"{x.text}{link}{y.text}", f"{u.text}{link}{v.text}", s))
                 break
