@@ -70,3 +70,14 @@ def test_a_positive_relevance_margin_refuses_more() -> None:
     stricter = base.shifted(0.1)
     assert stricter.min_probability > base.min_probability and stricter.max_no_answer < base.max_no_answer
     assert base.shifted(-1.0) == Calibration(0.0, 1.0)
+
+
+def test_a_calendar_date_is_not_a_count() -> None:
+    from qa.text.quantities import has_answer_type
+
+    # The dateline's date does not answer "how many"; the figure does, and a date beside a figure keeps it.
+    assert not has_answer_type("TBILISI, March 3 (Kazinform) -- A new glass museum opened.", "number")
+    assert not has_answer_type("新华社柏林1月22日电 中国和德国签署协定", "number")
+    assert has_answer_type("The museum received 4,200 visitors", "number")
+    assert has_answer_type("2015年1月22日有3人获奖", "number")
+    assert has_answer_type("新华社柏林1月22日电", "date")

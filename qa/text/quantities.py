@@ -45,7 +45,15 @@ def has_answer_type(sentence: str, kind: str | None) -> bool:
     folded = normalize(sentence)
     if kind == "date":
         return bool(_DATE_A.search(folded))
-    return bool(_NUMBER_A.search(folded))
+    # A calendar date is not a count: "TBILISI, March 3 --" / "新华社柏林1月22日电" do not answer "how many".
+    return bool(_NUMBER_A.search(_CALENDAR_DATE.sub(" ", folded)))
+
+
+_CALENDAR_DATE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|(?:\d{4}年)?\d{1,2}月\d{1,2}[日号]|"
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}\b(?:, \d{4})?",
+    re.IGNORECASE,
+)
 
 
 # "比首尔多100毫米" / "是X的30倍" / "more than X": the question names one side of a comparison.
