@@ -107,3 +107,12 @@ def test_refuses_unanswerable(scores: dict[str, float]) -> None:
 @pytest.mark.slow
 def test_every_answer_word_is_in_the_cited_source(scores: dict[str, float]) -> None:
     assert scores["faithfulness"] == 1.0
+
+
+@pytest.mark.slow
+def test_the_growth_question_cites_the_growth_sentence(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """An example from the first issue: the sentence "去年，我们启动了两台超级计算机…" shares as many characters with the
+    question as the growth sentence does; the question's words (经济, 增长) decide (composer.W_TERMS)."""
+    answer = seed_pipeline.ask("哈萨克斯坦去年的经济增长率是多少？")
+    assert not answer.refused
+    assert "6.5%" in answer.citations[0].sentence

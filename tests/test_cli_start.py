@@ -74,3 +74,16 @@ def test_ask_dash_answers_one_question_a_line(seed_pipeline) -> None:  # type: i
                                                seed_pipeline.ask(questions[2]).text, seed_pipeline.ask(questions[3]).text]
     assert rows[1] == {"line": 2, "error": "the question is empty: type a question about the articles"}
     assert rows[0]["citations"] and rows[3]["refused"] is True
+
+
+@pytest.mark.slow
+def test_ask_into_a_closed_pipe_stops_quietly(seed_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """`qa ask … | head -1`: the reader of the output goes away; the CLI stops with status 0 and says nothing
+    (it reported "unexpected BrokenPipeError … this is a bug"). The read end is closed before the CLI writes."""
+    proc = subprocess.Popen([QA, "ask", "哈萨克斯坦去年的经济增长率是多少？"], env=_env(seed_pipeline.settings),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=600) == 0, stderr
+    assert "Error" not in stderr and "Traceback" not in stderr

@@ -40,7 +40,11 @@ reader (one span per window) often answered from the neighbour (gold set: the ci
 0.208 of the time against 0.750 without, intermediate reader of step 169)."""
 W_CHARS = 0.2
 W_RANK = 0.03
-"""Weights of the sentence score that chooses the windows (cosine + character coverage + retrieval rank)."""
+W_TERMS = 0.1
+"""Weights of the sentence score that chooses the windows (cosine + character coverage + IDF-weighted coverage of
+the question's words + retrieval rank). The words' term was added when the seeds' "哈萨克斯坦去年的经济增长率是多少？"
+cited "去年，我们启动了两台超级计算机…" (characters alike, scores 2.003 vs 2.002) over "去年我国经济增长了6.5%…": with it,
+gold-set containment 0.875 → 0.896 (0.2 and 0.3: the same), DRCD 300-question sample 0.813 → 0.813 (0.2: 0.807)."""
 TYPE_BONUS = 1.0
 """Added to the score of a sentence holding the quantity or date a question plainly asks for ("多少", "哪一年")."""
 W_READER = 0.0
@@ -158,8 +162,9 @@ class ExtractiveComposer:
         weights = {t: (self.keyword.idf(t) if self.keyword else 1.0) for t in question.tokens}
         total = sum(weights.values()) or 1.0
         for c in cands:
-            c.score = c.cosine + W_CHARS * character_coverage(chars, c.text) + W_RANK / c.doc.metadata["rank"]
             coverage = sum(w for t, w in weights.items() if t in c.terms) / total
+            c.score = (c.cosine + W_CHARS * character_coverage(chars, c.text) + W_TERMS * coverage
+                       + W_RANK / c.doc.metadata["rank"])
             c.evidence = c.cosine + W_KEYWORD * coverage + W_EVIDENCE_RANK / c.doc.metadata["rank"]
         ranges: dict[str, tuple[Document, list[list[int]]]] = {}
         seen: set[tuple[str, int]] = set()

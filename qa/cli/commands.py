@@ -31,6 +31,11 @@ class _Group(click.Group):
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader of our output went away (`qa ask … | head -1`): stop quietly, as `rg` or `jq` do.
+            # stdout is pointed at devnull so that Python's flush at exit does not raise again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as exc:  # a bug or a library failure: one line, never a traceback
             if os.environ.get("QA_DEBUG"):
                 raise
