@@ -12,7 +12,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from qa.articles.model import TITLE_LINE_MAX_CHARS, Article, Source, check_text_size, content_hash, make_title
+from qa.articles.model import TITLE_LINE_MAX_CHARS, Article, Source, check_text_size, content_hash
 from qa.articles.model import read_bytes, shorten
 from qa.articles.text import read_front
 from qa.errors import ArticleError
@@ -49,23 +49,12 @@ def parse_docx(raw: bytes, name: str, path: Path | None = None) -> Article:
     styled = next((p.strip() for style, p in paragraphs if p.strip() and style.lower() in _TITLE_STYLES), None)
     title = styled or prop_title or None
     front = read_front(text, name, title=shorten(title, TITLE_LINE_MAX_CHARS) if title else None)
-    date, date_source = front.date, front.date_source
-    if date is None and created is not None and created.replace(tzinfo=None) != _TEMPLATE_CREATED:
-        date, date_source = created.date(), "document creation date (no date in the text)"
+    if created is not None and created.replace(tzinfo=None) != _TEMPLATE_CREATED:
+        front = front.dated_otherwise(created.date(), "document creation date (no date in the text)")
     author = author if author.lower() not in _DEFAULT_AUTHORS else ""
     check_text_size(name, front.text)
-    return Article(
-        id=name,
-        path=path or Path(name),
-        title=front.title or make_title(front.text),
-        date=date,
-        text=front.text,
-        content_hash=content_hash("docx", front.title, date, author, front.text),
-        source=Source(kind="docx"),
-        date_source=date_source,
-        undated_reason=front.undated_reason,
-        author=author or None,
-    )
+    return front.article(name, path, Source(kind="docx"), content_hash("docx", front.title, front.date, author, front.text),
+                         author=author)
 
 
 def _blocks(document):  # type: ignore[no-untyped-def]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from qa.articles.model import Article, Source, check_text_size, content_hash, make_title, read_bytes, shorten
+from qa.articles.model import Article, Source, check_text_size, content_hash, read_bytes, shorten
 from qa.articles.model import TITLE_LINE_MAX_CHARS
 from qa.articles.text import read_front
 from qa.errors import ArticleError
@@ -86,23 +87,12 @@ def parse_html(raw: bytes, name: str, path: Path | None = None) -> Article:
             pass
     url = doc.url or saved_url
     front = read_front(body.replace("\r\n", "\n"), name, date=date, date_source=date_source, title=title)
-    text = front.text
     # The title is the article's first paragraph, as in every other format (it is searchable and citable).
-    if front.title and not text.startswith(front.title):
-        text = f"{front.title}\n{text}"
-    check_text_size(name, text)
-    return Article(
-        id=name,
-        path=path or Path(name),
-        title=front.title or make_title(text),
-        date=front.date,
-        text=text,
-        content_hash=content_hash("html", front.title, front.date, doc.author, url, text),
-        source=Source(kind="html", url=url),
-        date_source=front.date_source,
-        undated_reason=front.undated_reason,
-        author=doc.author or None,
-    )
+    if front.title and not front.text.startswith(front.title):
+        front = replace(front, text=f"{front.title}\n{front.text}")
+    check_text_size(name, front.text)
+    return front.article(name, path, Source(kind="html", url=url),
+                         content_hash("html", front.title, front.date, doc.author, url, front.text), author=doc.author)
 
 
 def load_html_file(path: Path) -> Article:

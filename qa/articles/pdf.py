@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from qa.articles.model import TITLE_LINE_MAX_CHARS, Article, Source, check_text_size, content_hash, make_title
+from qa.articles.model import TITLE_LINE_MAX_CHARS, Article, Source, check_text_size, content_hash
 from qa.articles.model import read_bytes, shorten
 from qa.articles.text import read_front
 from qa.errors import ArticleError
@@ -67,22 +67,11 @@ def parse_pdf(raw: bytes, name: str, path: Path | None = None) -> Article:
     title = meta_title if meta_title and not _JUNK_TITLES.match(meta_title) else None
     front = read_front(text, name, title=shorten(title, TITLE_LINE_MAX_CHARS) if title else None)
     starts = _shift_starts(text, front.text, starts)
-    date, date_source = front.date, front.date_source
-    if date is None and isinstance(created, dt.datetime):
-        date, date_source = created.date(), "PDF creation date (no date in the text)"
+    if isinstance(created, dt.datetime):
+        front = front.dated_otherwise(created.date(), "PDF creation date (no date in the text)")
     check_text_size(name, front.text)
-    return Article(
-        id=name,
-        path=path or Path(name),
-        title=front.title or make_title(front.text),
-        date=date,
-        text=front.text,
-        content_hash=content_hash("pdf", front.title, date, meta_author, starts, front.text),
-        source=Source(kind="pdf", page_starts=starts),
-        date_source=date_source,
-        undated_reason=front.undated_reason,
-        author=meta_author or None,
-    )
+    return front.article(name, path, Source(kind="pdf", page_starts=starts),
+                         content_hash("pdf", front.title, front.date, meta_author, starts, front.text), author=meta_author)
 
 
 def _shift_starts(before: str, after: str, starts: tuple[int, ...]) -> tuple[int, ...]:

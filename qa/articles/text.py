@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.articles.dates import date_in_name, find_dateline, parse_date_line, resolve_dateline
@@ -96,6 +96,17 @@ class Front:
     date: dt.date | None
     date_source: str
     undated_reason: str = ""
+
+    def dated_otherwise(self, date: dt.date | None, how: str) -> Front:
+        """This front, dated `date` (found `how`) when its text gave no date: a file's own metadata."""
+        return self if self.date is not None or date is None else replace(self, date=date, date_source=how)
+
+    def article(self, name: str, path: Path | None, source: Source, content_hash: str, *,
+                author: str | None = None, photo_credit: str | None = None) -> Article:
+        """The `Article` of this text, title, date and provenance: every format's reader ends here."""
+        return Article(id=name, path=path or Path(name), title=self.title or make_title(self.text), date=self.date,
+                       text=self.text, content_hash=content_hash, photo_credit=photo_credit, source=source,
+                       date_source=self.date_source, undated_reason=self.undated_reason, author=author or None)
 
 
 def read_front(body: str, name: str, *, date: dt.date | None = None, date_source: str = "",
@@ -178,21 +189,9 @@ def parse_article(raw_text: str, name: str, path: Path | None = None) -> Article
         # Text after the date belongs to the article: keep it as its first line.
         body = (after + sep + rest) if after else rest
     front = read_front(body, name, date=date, date_source="header" if date else "")
-    text = front.text
-    if not text:
+    if not front.text:
         raise ArticleError(name, "the article has a header but no text" if header else "the article has no text")
-    return Article(
-        id=name,
-        path=path or Path(name),
-        title=front.title or make_title(text),
-        date=front.date,
-        text=text,
-        content_hash=content_hash,
-        photo_credit=credit,
-        source=Source(kind="text"),
-        date_source=front.date_source,
-        undated_reason=front.undated_reason,
-    )
+    return front.article(name, path, Source(kind="text"), content_hash, photo_credit=credit)
 
 
 def _zero_pad(date: str) -> str:
