@@ -40,6 +40,8 @@ def test_offset_tokenizer_gives_the_engine_ids_and_exact_offsets(base_dir: Path)
         # every non-space character belongs to exactly one token's span
         covered = "".join(text[s:e] for s, e in zip(starts, ends))
         assert covered == "".join(text.split())
+    # one SentencePiece processor per process, shared by the embedder's and the reader's tokenizers
+    assert ours._sp is engine._sp
 
 
 def test_shipped_weights_match_their_manifest_and_card() -> None:

@@ -84,13 +84,11 @@ class OffsetTokenizer:
     """
 
     def __init__(self, model_dir: Path) -> None:
-        import sentencepiece as spm
+        from qa.models.onnx_engine import engine_vocabulary
 
-        self._sp = spm.SentencePieceProcessor(model_file=str(model_dir / bm.SPM_FILE))
-        table = json.loads((model_dir / bm.SPM_NORMALIZATION).read_text(encoding="utf-8"))
-        self._map: dict[int, str] = {int(cp): out for cp, out in table["map"].items()}
-        self.unk, self.bos, self.eos, self.pad = (int(table[k]) for k in ("unk", "bos", "eos", "pad"))
-        self._pieces = [self._sp.id_to_piece(i) for i in range(self._sp.get_piece_size())]
+        vocabulary = engine_vocabulary(model_dir)  # the embedder's processor: SentencePiece loads once per process
+        self._sp, self._map, self._piece_length = vocabulary.sp, vocabulary.map, vocabulary.piece_length
+        self.unk, self.bos, self.eos, self.pad = vocabulary.unk, vocabulary.bos, vocabulary.eos, vocabulary.pad
 
     def _normalize(self, text: str) -> tuple[str, list[int]]:
         chars: list[str] = []
@@ -122,7 +120,7 @@ class OffsetTokenizer:
                     run += 1
                 pieces = [(pos + k, pos + k + 1) for k in range(max(run - pos, 1))]
             else:
-                pieces = [(pos, pos + len(self._pieces[tid]))]
+                pieces = [(pos, pos + self._piece_length(tid))]
             for a, b in pieces:
                 real = [source[k] for k in range(a, min(b, len(norm))) if source[k] >= 0 and norm[k] != bm._META]
                 if real:

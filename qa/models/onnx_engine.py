@@ -232,6 +232,48 @@ def onnx_state(cache_dir: Path | str, variant: str, *, verify: bool = False) -> 
 # ----------------------------------------------------------------------------- tokenizer
 
 
+class EngineVocabulary:
+    """The materialised model's SentencePiece processor and the engine's normalisation table, loaded once per
+    process and shared by every tokenizer of these weights (`EngineTokenizer`, the reader's `OffsetTokenizer`).
+
+    Loading the SentencePiece model takes ~0.3 s (its 250k pieces, holding the GIL), once per process rather
+    than once per tokenizer; SentencePiece's encoding is const, so one processor serves every thread.
+    """
+
+    def __init__(self, model_dir: Path) -> None:
+        import sentencepiece as spm
+
+        self.sp = spm.SentencePieceProcessor(model_file=str(model_dir / bm.SPM_FILE))
+        table = json.loads((model_dir / bm.SPM_NORMALIZATION).read_text(encoding="utf-8"))
+        self.map: dict[int, str] = {int(cp): out for cp, out in table["map"].items()}
+        self.unk, self.bos, self.eos, self.pad = (int(table[k]) for k in ("unk", "bos", "eos", "pad"))
+        if self.sp.unk_id() != self.unk:
+            raise ValueError("the SentencePiece model and its normalisation table disagree on <unk>")
+        self._lengths: dict[int, int] = {}
+
+    def piece_length(self, token_id: int) -> int:
+        """Characters of the piece `token_id` spells (looked up for the ids met, not for all 250k at load)."""
+        n = self._lengths.get(token_id)
+        if n is None:
+            n = self._lengths[token_id] = len(self.sp.id_to_piece(token_id))
+        return n
+
+
+_vocabularies: dict[tuple[str, int, int], EngineVocabulary] = {}
+_vocabularies_lock = threading.Lock()
+
+
+def engine_vocabulary(model_dir: Path) -> EngineVocabulary:
+    """The shared `EngineVocabulary` of `model_dir` (keyed by the file's identity: a rebuilt model reloads)."""
+    st = (model_dir / bm.SPM_FILE).stat()
+    key = (str(Path(model_dir).resolve()), st.st_mtime_ns, st.st_size)
+    with _vocabularies_lock:
+        vocabulary = _vocabularies.get(key)
+        if vocabulary is None:
+            vocabulary = _vocabularies[key] = EngineVocabulary(model_dir)
+        return vocabulary
+
+
 class EngineTokenizer:
     """The C engine's tokenisation (`tok_content()` in e5.c) on SentencePiece: the same ids.
 
@@ -245,14 +287,9 @@ class EngineTokenizer:
     """
 
     def __init__(self, model_dir: Path) -> None:
-        import sentencepiece as spm
-
-        self._sp = spm.SentencePieceProcessor(model_file=str(model_dir / bm.SPM_FILE))
-        table = json.loads((model_dir / bm.SPM_NORMALIZATION).read_text(encoding="utf-8"))
-        self._map = {int(cp): out for cp, out in table["map"].items()}
-        self.unk, self.bos, self.eos, self.pad = (int(table[k]) for k in ("unk", "bos", "eos", "pad"))
-        if self._sp.unk_id() != self.unk:
-            raise ValueError("the SentencePiece model and its normalisation table disagree on <unk>")
+        vocabulary = engine_vocabulary(model_dir)
+        self._sp, self._map = vocabulary.sp, vocabulary.map
+        self.unk, self.bos, self.eos, self.pad = vocabulary.unk, vocabulary.bos, vocabulary.eos, vocabulary.pad
 
     _SPACES = re.compile(" {2,}")
 
