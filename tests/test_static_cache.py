@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.text import static_cache
-from qa.text.tokens import WordTags, jieba_ready
+from qa.text.jieba_tables import WordTags, jieba_ready
 
 
 def test_stored_word_tags_are_jiebas_own_table(tmp_path: Path) -> None:

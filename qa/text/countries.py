@@ -92,7 +92,7 @@ class Gazetteer:
 @lru_cache(maxsize=4096)
 def _word_interiors(text: str) -> frozenset[int]:
     """Offsets that fall strictly inside a jieba word of `text` (not at its start)."""
-    from qa.text.tokens import jieba_ready as _jieba
+    from qa.text.jieba_tables import jieba_ready as _jieba
 
     inside: set[int] = set()
     for _, start, end in _jieba().tokenize(text):

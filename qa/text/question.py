@@ -17,7 +17,8 @@ from qa.text.conversation import Turn, answer_focus, contextualize
 from qa.text.countries import gazetteer
 from qa.text.normalise import is_chinese, normalize
 from qa.text.quantities import expected_answer_type
-from qa.text.tokens import STOPWORDS, pos_tagger, question_characters, tokenize
+from qa.text.jieba_tables import pos_tagger
+from qa.text.tokens import STOPWORDS, question_characters, tokenize
 
 _WHO_ZH = re.compile(
     r"^(?:请问)?(?P<pre>[^谁]*?)(?:是)?谁(?:在[^说表指强认宣提谈称]{0,10})?(?:曾|曾经)?"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from functools import lru_cache
 
+from qa.text.jieba_tables import jieba_ready
 from qa.text.normalise import normalize
 
 # Function words that carry no retrieval signal; kept short on purpose (BM25's IDF does the rest).
@@ -17,102 +16,6 @@ STOPWORDS = frozenset(
     "where did does do said says it its his her he she they their them".split()
 )
 _WORD = re.compile(r"\w", re.UNICODE)
-
-_jieba_lock = threading.Lock()
-_jieba_ready = False
-
-
-def jieba_ready():  # type: ignore[no-untyped-def]
-    """The jieba module with its dictionary loaded (once per process, thread-safe)."""
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        with _jieba_lock:
-            if not _jieba_ready:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba_ready = True
-    return jieba
-
-
-_posseg = None
-
-
-def pos_tagger():  # type: ignore[no-untyped-def]
-    """`jieba.posseg` (words with part-of-speech tags), its word → tag table looked up on disk.
-
-    Importing jieba.posseg parses jieba's 349k-line dictionary into a dict of tags (~0.3 s of every
-    fresh process, more than the few lookups a question needs). The table is static: it is stored
-    once, sorted, next to the model cache (`static_cache`) and binary-searched (`WordTags`); the import
-    skips the parse because jieba.posseg builds its tagger from `jieba.dt.get_dict_file()`, which
-    returns an empty file for that one moment. Without a cache folder jieba's own table is used."""
-    global _posseg
-    if _posseg is not None:
-        return _posseg
-    import sys
-
-    from qa.text import static_cache
-
-    jieba = jieba_ready()
-    with _jieba_lock:
-        if _posseg is None:
-            folder = None
-            if "jieba.posseg" not in sys.modules:
-                folder = static_cache.cached_folder("jieba-word-tags", f"jieba-{jieba.__version__}|{jieba.dt.dictionary}",
-                                                    WordTags.write)
-            if folder is None:
-                import jieba.posseg as posseg
-            else:
-                import io
-
-                jieba.dt.get_dict_file = lambda: io.BytesIO(b"")  # only while jieba.posseg builds its tagger
-                try:
-                    import jieba.posseg as posseg
-                finally:
-                    del jieba.dt.get_dict_file
-                posseg.dt.word_tag_tab = WordTags(folder)
-            _posseg = posseg
-    return _posseg
-
-
-class WordTags:
-    """jieba.posseg's word → tag table as two sorted fixed-width arrays, memory-mapped and binary-searched:
-    `get` answers exactly as the dict jieba builds would (a later line of the dictionary wins)."""
-
-    def __init__(self, folder) -> None:  # type: ignore[no-untyped-def]
-        import numpy as np
-
-        self._np = np
-        self.words = np.load(folder / "words.npy", mmap_mode="r")
-        self.tags = np.load(folder / "tags.npy", mmap_mode="r")
-
-    @staticmethod
-    def write(folder) -> None:  # type: ignore[no-untyped-def]
-        import numpy as np
-
-        table: dict[str, str] = {}
-        with jieba_ready().dt.get_dict_file() as fh:  # as POSTokenizer.load_word_tag reads it
-            for line in fh:
-                line = line.strip().decode("utf-8")
-                if line:
-                    word, _, tag = line.split(" ")
-                    table[word] = tag
-        words = sorted(w.encode("utf-8") for w in table)
-        np.save(folder / "words.npy", np.array(words))
-        np.save(folder / "tags.npy", np.array([table[w.decode("utf-8")].encode("utf-8") for w in words]))
-
-    def get(self, word: str, default: str | None = None) -> str | None:
-        key = word.encode("utf-8")
-        if not key or len(key) > self.words.dtype.itemsize:
-            return default
-        i = int(self._np.searchsorted(self.words, key))
-        if i < len(self.words) and self.words[i] == key:
-            return self.tags[i].decode("utf-8")
-        return default
-
-    def update(self, other: dict[str, str]) -> None:  # jieba adds user-dictionary words this way
-        raise NotImplementedError("user dictionaries are not used with the stored word-tag table")
 
 
 def tokenize(text: str) -> list[str]:
