@@ -11,8 +11,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.embeddings import Embeddings
-
 from qa.answering.answer import Answer
 from qa.answering.composer import READER_CALIBRATION, ExtractiveComposer
 from qa.answering.reader import Reader
@@ -35,6 +33,8 @@ from qa.text.conversation import Turn
 from qa.text.question import analyse
 
 if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
     from qa.verification import Verification, Verifier
 
 MAX_QUESTION_CHARS = 2000

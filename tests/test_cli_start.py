@@ -16,7 +16,8 @@ QA = str(Path(sys.executable).with_name("qa"))
 HEAVY_FOR_HELP = ("chromadb", "gradio", "torch", "sentence_transformers", "transformers", "langchain", "langchain_core",
                   "onnxruntime", "jieba", "bm25s", "numpy", "pydantic_settings", "babel")
 HEAVY_FOR_ASK = ("gradio", "torch", "sentence_transformers", "transformers", "langchain_chroma",
-                 "langchain_core.retrievers", "langchain_core.vectorstores", "bm25s", "scipy", "numba")
+                 "langchain_core.retrievers", "langchain_core.vectorstores", "langchain_core.runnables",
+                 "langchain_core.callbacks", "langchain_core.embeddings.embeddings", "bm25s", "scipy", "numba")
 
 
 def _env(settings=None) -> dict[str, str]:  # type: ignore[no-untyped-def]

