@@ -126,8 +126,11 @@ class Pipeline:
 
     def update(self, articles: Sequence[Article], *, problems: Sequence[ArticleProblem] = (), remove_missing: bool = True,
                progress: Any = None) -> IndexReport:
-        """Bring the index in line with `articles` (e.g. uploads), embedding only what changed."""
-        return update_index(self.index, articles, problems=problems, remove_missing=remove_missing, progress=progress)
+        """Bring the index in line with `articles` (e.g. uploads), embedding only what changed, then save the
+        derived files of the new state and its stamp (so fresh `qa ask` processes need not open Chroma)."""
+        report = update_index(self.index, articles, problems=problems, remove_missing=remove_missing, progress=progress)
+        indexing.save_derived(self.index, (warm_snapshot,), refresh=set(report.added) | set(report.updated))
+        return report
 
     def _composer(self) -> ExtractiveComposer:
         """One composer per index snapshot (it caches per-article work across questions)."""

@@ -1,4 +1,4 @@
-"""`qa index`: the articles folder → the store, then the vector-index repair and the derived files."""
+"""`qa index`: the articles folder → the store, then the vector-index repair, the derived files and the stamp."""
 
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     `index`: an open index to update (so its readers see the write at once); a rebuild always opens
     a fresh one, since the old store may be unreadable. `derived`: builders of files derived from the
     store that readers need at once (the retriever's keyword snapshot, passed in by `qa.pipeline`:
-    this layer does not know the retriever); the sentence file is built here."""
+    this layer does not know the retriever); the sentence file and the read model are built here, then
+    the stamp that lets readers use them without opening Chroma (`qa.store.stamp`)."""
     if rebuild or index is None:
         index = ArticleIndex(settings, embeddings, client=client_for_rebuild(settings) if rebuild else None)
+    index.remove_stamp()  # before anything is read or written: this run's readers use Chroma until it stamps
     if rebuild:
         index.reset()
     records = index.records() if index.exists() else {}
@@ -53,23 +55,34 @@ def build_index(settings: Settings, embeddings: Embeddings, *, rebuild: bool = F
     written_records = index.records(written) if written else {}
     report.vectors_repaired = repaired + repair_vector_index(
         index, [f"{rid}#{written_records[rid].version}#0" for rid in written if rid in written_records])
-    # Derived files of the new state, saved next to the store: otherwise the first question after a
-    # start tokenizes every chunk (~15 s at 10k chunks). A no-op finds them current.
     started = time.perf_counter()
-    records_now = RecordsAt(index)
-    warmed = False
-    for build in derived:
-        warmed = build(index, records_now) or warmed
-    try:
-        # Re-embedded articles' rows are read again (a repaired article keeps its id and version).
-        warmed = index.warm_sentence_file(refresh=set(report.added) | set(report.updated), records=records_now) or warmed
-    except OSError as exc:
-        log.warning("could not write the sentence file next to the store (%s); readers use the collection", exc)
-    if warmed:
+    if save_derived(index, derived, refresh=set(report.added) | set(report.updated)):
         report.seconds += time.perf_counter() - started
     # Reported with the problems, but not passed to update(): a copy's old record must go.
     report.problems.extend(loaded.duplicates)
     return report
+
+
+def save_derived(index: ArticleIndex, derived: Sequence[DerivedFile], *, refresh: set[str]) -> bool:
+    """After a writer's last write: the files derived from the new state, saved next to the store
+    (otherwise the first question after a start tokenizes every chunk, ~15 s at 10k chunks), then the
+    stamp. `refresh`: articles just re-embedded (their sentences are read again even if their version
+    is unchanged, as after a repair). A no-op finds them current. True if any was written."""
+    records_now = RecordsAt(index)
+    warmed = False
+    for build in derived:
+        warmed = build(index, records_now) or warmed
+    for name, warm in (("sentence file", lambda: index.warm_sentence_file(refresh=refresh, records=records_now)),
+                       ("read model", lambda: index.warm_read_model(records_now))):
+        try:
+            warmed = warm() or warmed
+        except OSError as exc:
+            log.warning("could not write the %s next to the store (%s); readers use the collections", name, exc)
+    try:
+        index.write_stamp()
+    except OSError as exc:
+        log.warning("could not write the stamp next to the store (%s); readers open the store", exc)
+    return warmed
 
 
 def repair_vector_index(index: ArticleIndex, chunk_ids: Sequence[str]) -> int:

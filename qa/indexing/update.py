@@ -65,6 +65,7 @@ def update_index(
     must be written after all is read for real first."""
     started = time.perf_counter()
     report = IndexReport(problems=list(problems))
+    index.remove_stamp()  # before the first write: readers use Chroma until the writer stamps (qa.store.stamp)
     if index.exists():
         index.check_compatible()
         if index.manifest().get("record_dim") != RECORD_DIM:

@@ -1,4 +1,4 @@
-"""Hybrid search: dense (Chroma, cosine) + keyword (BM25 over jieba words), fused by RRF, into ranked chunk `Document`s."""
+"""Hybrid search: dense (cosine: the read model's exact search, or Chroma's) + keyword (BM25 over jieba words), fused by RRF, into ranked chunk `Document`s."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class HybridSearch:
         keyword: list[tuple[str, float]] = []
         if mode in ("hybrid", "keyword"):
             keyword = snap.keyword.search(query, fetch, snap.mask(filters))
-        if mode == "hybrid":
+        if mode == "hybrid" and snap.read is None:  # the read model's search is exact already
             dense = self.exact_dense(query, dense, [cid for cid, _ in keyword], fetch)
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]])
         dense_scores, keyword_scores = dict(dense), dict(keyword)
@@ -134,6 +134,8 @@ class HybridSearch:
 
     def _dense(self, query: str, fetch: int, filters: Filters, snap: KeywordSnapshot) -> list[tuple[str, float]]:
         vector = self.index.embeddings.embed_query(query)
+        if snap.read is not None:
+            return snap.dense(vector, fetch, filters)
         # What LangChain's Chroma.similarity_search_by_vector_with_relevance_scores runs, without
         # importing LangChain's vector-store and tracing machinery (~1 s of a cold start).
         got = self.index.collection("chunks").query(query_embeddings=[vector], n_results=fetch, where=filters.chroma_where(),

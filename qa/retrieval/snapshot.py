@@ -45,7 +45,11 @@ class KeywordSnapshot:
     next to a local store, keyed by the index generation and row counts, and the next process memory-
     maps it instead (`qa index` builds and saves it after a change). The saved one keeps its chunks'
     tokens, so the next build tokenizes only chunks of new article versions. Writes are atomic: a new
-    folder is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one."""
+    folder is renamed into place, then a pointer file replaced; an interrupted save leaves the previous one.
+
+    Under a current stamp the store's read model (`qa.store.read_model`, same rows in the same order)
+    serves the dense search (exact cosine over its mapped vectors, `dense`), the chunk rows and the
+    records, so a question opens no Chroma; `read` is None otherwise and each of them asks Chroma."""
 
     def __init__(self, index: ArticleIndex, *, records: RecordsAt | None = None) -> None:
         self.index = index
@@ -66,6 +70,9 @@ class KeywordSnapshot:
         self._rows: dict[str, tuple[str, dict[str, Any]]] = {}
         self._records: dict[str, ArticleRecord | None] = {}
         self._lock = threading.Lock()
+        read = index.read_model()
+        self.read = read if read is not None and read.ids == self.ids else None
+        """The store's read model when it holds exactly these chunks (rows aligned with `ids`)."""
 
     # ---------------------------------------------------------------- build / save / load
     def _build(self) -> None:
@@ -177,7 +184,9 @@ class KeywordSnapshot:
             self._rows[cid] = (text, meta)
 
     def rows(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Text and metadata of live chunks, fetched by id when not already known."""
+        """Text and metadata of live chunks (from the read model, else fetched by id when not already known)."""
+        if self.read is not None:
+            return {cid: self.read.chunk(self.row[cid]) for cid in ids if cid in self.row}
         with self._lock:
             missing = [cid for cid in ids if cid not in self._rows]
         if missing:
@@ -197,6 +206,11 @@ class KeywordSnapshot:
                     self._records[a] = got.get(a)
         with self._lock:
             return {a: r for a in article_ids if (r := self._records.get(a)) is not None}
+
+    def dense(self, vector: Sequence[float], fetch: int, filters: Filters) -> list[tuple[str, float]]:
+        """The `fetch` live chunks nearest to `vector` by exact cosine within `filters` (needs `read`)."""
+        assert self.read is not None
+        return [(self.ids[row], score) for row, score in self.read.search(vector, fetch, self.mask(filters))]
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.chroma_where() is None:

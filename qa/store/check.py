@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import chromadb
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.store.paging import IN_BATCH, get_all
 from qa.store.records import ArticleRecord
+
+if TYPE_CHECKING:
+    import chromadb  # types only: importing it costs a reader ~0.3 s
 
 
 class Checks:

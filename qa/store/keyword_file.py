@@ -1,9 +1,10 @@
-"""The keyword snapshot file next to a local store: a folder per snapshot, a pointer naming the current one.
+"""A derived folder next to a local store (the keyword snapshot, the read model): a folder per state, a pointer naming the current one.
 
 Derived data, never the source of truth: keyed by the store's generation and counts, written to
 a new folder that is renamed into place before the pointer file is replaced (the commit point),
 so an interrupted save leaves the previous snapshot. What goes into the folder (the BM25 index,
-the tokens) is the retriever's business (`qa.retrieval.snapshot`); the rows file is kept here.
+the tokens) is the retriever's business (`qa.retrieval.snapshot`); the rows file is kept here. The
+read model (`qa.store.read_model`) is saved the same way under its own name (`kind`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ log = logging.getLogger(__name__)
 
 
 class KeywordFile:
-    """The saved snapshot of one collection prefix in `folder` (None: a Chroma server, no folder of ours)."""
+    """The saved snapshot of one collection prefix in `folder` (None: a Chroma server, no folder of ours);
+    `kind` names which derived folder ('keyword': the retriever's snapshot, 'read': the read model)."""
 
-    def __init__(self, folder: Path | None, prefix: str) -> None:
+    def __init__(self, folder: Path | None, prefix: str, kind: str = "keyword") -> None:
         self.folder = folder
-        self.prefix = f"{prefix}_keyword"
+        self.prefix = f"{prefix}_{kind}"
 
     @property
     def pointer(self) -> Path:
@@ -100,4 +102,4 @@ class KeywordFile:
                 if time.time() - stale.stat().st_mtime > 3600:  # left by a crash long ago
                     shutil.rmtree(stale, ignore_errors=True)
         except OSError as exc:
-            log.warning("could not save the keyword index next to the store (%s); it is rebuilt per process", exc)
+            log.warning("could not save the %s file next to the store (%s); readers use the store", self.prefix, exc)

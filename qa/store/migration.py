@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import chromadb
-from chromadb.errors import NotFoundError
+from typing import TYPE_CHECKING
 
+from qa.store.client import not_found
 from qa.store.manifest import COSINE, RECORD_DIM
 from qa.store.paging import WRITE_BATCH, get_all
+
+if TYPE_CHECKING:
+    import chromadb
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ class RecordMigration:
         manifest = dict(old.metadata or {})
         try:
             self.client.delete_collection(self._staging_name)  # an earlier, interrupted attempt
-        except (NotFoundError, ValueError):
+        except not_found():
             pass
         staging = self.client.create_collection(
             name=self._staging_name, configuration=COSINE,  # type: ignore[arg-type]
@@ -56,7 +59,7 @@ class RecordMigration:
         and renaming the new ones."""
         try:
             staging = self.client.get_collection(self._staging_name)
-        except (NotFoundError, ValueError):
+        except not_found():
             return None
         if not (staging.metadata or {}).get("records_migrated"):
             return None  # incomplete: the old records are still there (or the store was removed)
@@ -66,5 +69,5 @@ class RecordMigration:
             pass
         try:
             return self.client.get_collection(self.names["articles"])
-        except (NotFoundError, ValueError):
+        except not_found():
             return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import chromadb
+from typing import TYPE_CHECKING, Any
 
 from qa.extraction.quotes import QUOTES_EXTRACTOR, Quote
 from qa.store.manifest import COSINE
+
+if TYPE_CHECKING:
+    import chromadb  # types only: importing it costs a reader ~0.3 s
 
 
 def quote_metadata(q: Quote, version: str, date_int: int) -> dict[str, Any]:
@@ -48,10 +49,17 @@ class QuoteRecords:
 
     def has_quotes(self) -> bool:
         """Is there a quotes collection (an index from before quotes has none)?"""
+        read = self.read_model()
+        if read is not None:
+            return read.has_quotes
         return self.names["quotes"] in self._existing()
 
     def quote_spans(self, article_id: str, version: str) -> list[tuple[int, int, str]]:
-        """(start, end, raw speaker) of every quote of one article version."""
+        """(start, end, raw speaker) of every quote of one article version (from the read model when it has it)."""
+        read = self.read_model()
+        spans = read.quote_spans(article_id, version) if read is not None else None
+        if spans is not None:
+            return spans
         if not self.has_quotes():
             return []
         got = self.collection("quotes").get(

@@ -8,13 +8,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Collection, Sequence
-from typing import Any
-
-import chromadb
+from typing import TYPE_CHECKING, Any
 
 from qa.models.rowfile import RowFile
 from qa.store.paging import IN_BATCH, READ_PAGE
 from qa.store.records import ArticleRecord, RecordsAt, records_at
+
+if TYPE_CHECKING:
+    import chromadb  # types only: importing it costs a reader ~0.3 s
 
 log = logging.getLogger(__name__)
 

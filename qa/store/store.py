@@ -11,34 +11,41 @@ Four collections (names prefixed by `Settings.collection_prefix`):
 `ArticleIndex` is assembled from one mixin per concern: the manifest and generation
 (`qa.store.manifest`), record migration, the write protocol (`qa.store.writes`), consistency
 checks and the vector-index repair (`qa.store.check`), the sentence file and quote records.
+
+Readers: under a current stamp (`qa.store.stamp`) the records, chunks, an article's text and its quote
+spans come from the read model (`qa.store.read_model`), the sentences from the sentence file, and Chroma
+is neither imported nor opened; without one (a writer running or crashed, an older store, a Chroma
+server) or when a derived file is stale or damaged, every read goes to Chroma as before.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import chromadb  # noqa: E402
-from chromadb.errors import NotFoundError  # noqa: E402
-
 from qa.models.embeddings import model_id_of  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.store.check import Checks  # noqa: E402
-from qa.store.client import make_client  # noqa: E402
+from qa.store.client import make_client, not_found  # noqa: E402
 from qa.store.heap import give_back_heap  # noqa: E402
 from qa.store.manifest import COSINE, Manifest  # noqa: E402
 from qa.store.migration import RecordMigration  # noqa: E402
 from qa.store.paging import get_all  # noqa: E402
 from qa.store.quote_records import QuoteRecords  # noqa: E402
-from qa.store.records import ArticleRecord, record_from  # noqa: E402
+from qa.store.read_model import ReadModel, write_read_model  # noqa: E402
+from qa.store.records import ArticleRecord, record_from, records_at  # noqa: E402
 from qa.store.sentence_file import SentenceRows  # noqa: E402
 from qa.store.writes import Writes  # noqa: E402
 
 if TYPE_CHECKING:
+    import chromadb
     from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
 
 
 class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, QuoteRecords):
@@ -70,7 +77,7 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
         the collections costs twice as much, and this runs several times per question)."""
         try:
             return self.client.get_collection(self.names["articles"])
-        except (NotFoundError, ValueError):
+        except not_found():
             return self._finish_record_migration()
 
     @property
@@ -84,9 +91,15 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
 
     def article_text(self, article_id: str, version: str) -> str:
         """An indexed article's text put back together from its chunks (their offsets are exact;
-        a gap, which chunking never leaves, would read as newlines)."""
-        got = self.collection("chunks").get(
-            where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["documents", "metadatas"])
+        a gap, which chunking never leaves, would read as newlines). From the read model when it has them."""
+        read = self.read_model()
+        record = read.records([article_id]).get(article_id) if read is not None else None
+        found = read.article_chunks(article_id, version, record.n_chunks) if read and record and record.version == version else None
+        if found is not None:
+            got: dict[str, Any] = {"documents": [doc for doc, _ in found], "metadatas": [meta for _, meta in found]}
+        else:
+            got = self.collection("chunks").get(  # type: ignore[assignment]
+                where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["documents", "metadatas"])
         size = max((int(m["end"]) for m in got["metadatas"] or []), default=0)
         chars = ["\n"] * size
         for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):
@@ -112,7 +125,11 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
         return store
 
     def records(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
-        """Every article record, or only those of `ids` (one read by id)."""
+        """Every article record, or only those of `ids` (one read by id). From the read model under a
+        current stamp (it holds every live record of that state); from Chroma otherwise."""
+        read = self.read_model()
+        if read is not None:
+            return read.records(ids)
         if ids is not None:
             if not ids:
                 return {}
@@ -152,6 +169,52 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
     def derived_key(self, *, reuse_counts: bool = False) -> str:
         """What a file derived from the index (keyword snapshot, sentence file) must match to be used:
         the committed-write stamp plus the article and chunk counts (a crash between a record write and
-        its stamp would otherwise leave the stamp unchanged)."""
+        its stamp would otherwise leave the stamp unchanged). Under a stamp file, the figures it holds."""
+        stamp = self.stamp()
+        if stamp is not None:
+            return stamp.derived_key
         counts = self.counts(("articles", "chunks"), reuse=reuse_counts)
         return f"{self.stored_generation()}|{counts['articles']}|{counts['chunks']}"
+
+    # ------------------------------------------------------------------ the read model
+    def read_model(self) -> ReadModel | None:
+        """The read model of the stamped state, or None: no stamp (a writer is running, or an older store,
+        or a Chroma server), or no current and readable read model. Opened once per stamp."""
+        stamp = self.stamp()
+        if stamp is None:
+            return None
+        cached = getattr(self, "_read_model", None)
+        if cached is not None and cached[0] == stamp.derived_key:
+            return cached[1]
+        found = None
+        try:
+            found = ReadModel.open(self._stamp_folder(), self.settings.collection_prefix, stamp.derived_key)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring the read model next to the store (%s: %s)", exc.__class__.__name__, exc)
+        self._read_model = (stamp.derived_key, found)
+        return found
+
+    def warm_read_model(self, records: Any = None) -> bool:
+        """Write the read model of the current state unless a current one exists (`qa index` and uploads
+        call this after writing, before `write_stamp`). True if written. `records`: a `RecordsAt`."""
+        folder = self._stamp_folder()
+        if folder is None or not self.exists():
+            return False
+        key = self.derived_key(reuse_counts=True)
+        try:  # opened, not only its pointer checked: a damaged one is written again
+            current = ReadModel.open(folder, self.settings.collection_prefix, key)
+        except (OSError, ValueError, KeyError, TypeError):
+            current = None
+        if current is not None:
+            current.close()
+            return False
+        live = records_at(self, records, key.split("|", 1)[0])
+        previous = ReadModel.latest(folder, self.settings.collection_prefix)
+        quotes = self.collection("quotes") if self.has_quotes() else None
+        try:
+            self.chunks_read = write_read_model(folder, self.settings.collection_prefix, key, self.collection("chunks"),
+                                                quotes, live, previous)
+        finally:
+            if previous is not None:
+                previous.close()
+        return True

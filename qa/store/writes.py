@@ -51,6 +51,7 @@ class Writes:
     def commit_group(self, group: GroupWrite) -> None:
         """Write a group: one write per collection (each Chroma write has a fixed cost of ~20-150 ms that
         dominated indexing at 10k+ articles), records after their rows."""
+        self.remove_stamp()  # readers use Chroma until the writer stamps the new state (qa.store.stamp)
         add_rows(self.collection("sentences"), **group.sentences.as_dict())
         add_rows(self.collection("chunks"), **group.chunks.as_dict())
         if group.quotes.ids:
@@ -66,12 +67,20 @@ class Writes:
         self._bump_generation()
 
     def update_records(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
-        """Change record metadata in place (no new version: readers see no change)."""
-        col = self.collection("articles") if ids else None
+        """Change record metadata in place (no new version). A change readers see (a title, a source field,
+        not just the file's stat or the quote extractor) gets a new generation: the read model holds the
+        records, and would otherwise keep the old ones under an unchanged key."""
+        if not ids:
+            return
+        self.remove_stamp()
+        col = self.collection("articles")
         for i in range(0, len(ids), WRITE_BATCH):
-            col.update(ids=list(ids[i : i + WRITE_BATCH]), metadatas=list(metadatas[i : i + WRITE_BATCH]))  # type: ignore[union-attr, arg-type]
+            col.update(ids=list(ids[i : i + WRITE_BATCH]), metadatas=list(metadatas[i : i + WRITE_BATCH]))  # type: ignore[arg-type]
+        if any(set(meta) - {"file_stat", "quotes_extractor"} for meta in metadatas):
+            self._bump_generation()
 
     def delete_article(self, article_id: str) -> None:
+        self.remove_stamp()
         self.collection("articles").delete(ids=[article_id])
         for kind in ("chunks", "sentences", "quotes"):
             self.collection(kind).delete(where={"article_id": article_id})
