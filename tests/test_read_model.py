@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 QA = str(Path(sys.executable).with_name("qa"))
 QUESTIONS = ["哈萨克斯坦计划将与巴基斯坦的双边贸易额提升至多少？", "What share of Pakistan's taxi market does InDrive hold?"]
+WHO = "谁说要成立双边工作组？"
 NEW_ARTICLE = ("吉尔吉斯斯坦与哈萨克斯坦共建跨境物流中心\n2026-03-02\n比什凯克3月2日电 吉尔吉斯斯坦与哈萨克斯坦签署协议，"
                "将在边境共建一座跨境物流中心，占地120公顷，预计2028年投入使用。两国交通部长表示，该中心每年可处理"
                "50万个集装箱。\n")
@@ -68,11 +69,14 @@ def test_fresh_ask_answers_without_chromadb_exactly_as_the_chroma_path(indexed: 
     stamped, imported = _ask_fresh(indexed, QUESTIONS[0])
     assert not imported, "a fresh ask under a current stamp must not import chromadb"
     assert "10亿美元" in stamped["answer"]
+    who, imported = _ask_fresh(indexed, WHO)  # answered from the quotes, also in the read model
+    assert not imported and who["answer"].startswith("谢里夫说：“我们决定成立一个双边工作组")
     stamp = stamp_path(indexed.vectorstore_dir, indexed.collection_prefix)
     stamp.unlink()  # what a reader finds while a writer runs, or on a store from before stamps
     unstamped, imported = _ask_fresh(indexed, QUESTIONS[0])
     assert imported, "without a stamp the reader uses Chroma"
     assert stamped == unstamped
+    assert _ask_fresh(indexed, WHO)[0] == who
 
 
 @pytest.mark.slow
@@ -86,8 +90,13 @@ def test_an_article_added_by_qa_index_is_found_by_the_next_fresh_ask(indexed: Se
 
 
 def _answers(settings: Settings, embeddings) -> list[tuple]:  # type: ignore[no-untyped-def]
-    pipeline = Pipeline(settings, embeddings)
-    return [_key(pipeline.ask(q).to_dict()) for q in QUESTIONS]
+    """A fresh reader's answers (two factual questions, a who-question) and quote search results."""
+    return _answers_of(Pipeline(settings, embeddings))
+
+
+def _answers_of(pipeline: Pipeline) -> list:
+    return [_key(pipeline.ask(q).to_dict()) for q in [*QUESTIONS, WHO]] + [
+        [(q.id, q.score) for q in pipeline.quotes(query="贸易", limit=5)]]
 
 
 def _uses_read_model(settings: Settings, embeddings) -> bool:  # type: ignore[no-untyped-def]
@@ -176,4 +185,4 @@ def test_a_write_removes_the_stamp_and_the_writer_stamps_again(tmp_path: Path, e
     assert pipeline.retriever.snapshot().read is not None
     found = pipeline.ask("吉尔吉斯斯坦与哈萨克斯坦共建的跨境物流中心占地多少公顷？")
     assert "120公顷" in found.text
-    assert _answers(settings, embeddings) == [_key(pipeline.ask(q).to_dict()) for q in QUESTIONS]
+    assert _answers(settings, embeddings) == _answers_of(pipeline), "a fresh reader answers as the writer does"

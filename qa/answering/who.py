@@ -56,8 +56,7 @@ def answer_who_question(index: ArticleIndex, quote_book: Callable[[], QuoteBook]
     quote, s, e, score = ranked[0]
     if topic and score < WHO_MIN_SCORE:
         return None
-    records = index.records()
-    rec = records.get(quote.article_id)
+    rec = index.records([quote.article_id]).get(quote.article_id)
     article_text_para = paragraph_text(index, quote)
     sentence = article_text_para[s - quote.para_start : e - quote.para_start]
     members = book.directory.members.get(quote.speaker, [])
@@ -81,7 +80,7 @@ def answer_who_question(index: ArticleIndex, quote_book: Callable[[], QuoteBook]
 
 
 def _best_sentences(index: ArticleIndex, quotes: Sequence[Quote], topic: str, tokenize) -> list[tuple[Quote, int, int, float]]:  # type: ignore[no-untyped-def]
-    records = index.records()
+    records = index.records(list({q.article_id for q in quotes}))
     q_vec = np.asarray(index.embeddings.embed_query(topic), dtype=np.float32)
     q_terms = set(tokenize(topic))
     out = []

@@ -19,6 +19,11 @@ def load_quotes(index: ArticleIndex) -> list[Quote]:
     """Every live quote (its article record points at its version), speaker = raw speaker."""
     if not index.exists() or not index.has_quotes():
         return []
+    live = index.live_quote_rows()  # the read model holds only live quotes
+    if live is not None:
+        out = [quote_from(qid, doc, meta) for qid, doc, meta in live]
+        out.sort(key=lambda q: (q.date, q.article_id, q.start))
+        return out
     records = index.records()
     got = index.collection("quotes").get(include=["metadatas", "documents"])
     out = []
@@ -74,18 +79,15 @@ class QuoteBook:
         if not allowed:
             return []
         vector = self.index.embeddings.embed_query(query.strip())
-        got = self.index.collection("quotes").query(query_embeddings=[vector], n_results=min(len(self.all), max(limit * 5, 50)) or 1,
-                                                    include=["distances"])
         scored = []
-        for qid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0]):
+        for qid, score in self.index.nearest_quotes(vector, min(len(self.all), max(limit * 5, 50)) or 1):
             if qid in allowed:
-                scored.append(replace(self.by_id[qid], score=round(1.0 - float(dist), 4)))
+                scored.append(replace(self.by_id[qid], score=round(score, 4)))
         if len(scored) < min(limit, len(allowed)):  # the nearest-neighbour cut missed some: score the rest
             seen = {q.id for q in scored}
             rest = [qid for qid in allowed if qid not in seen]
-            rec = self.index.collection("quotes").get(ids=rest, include=["embeddings"])
             q = np.asarray(vector, dtype=np.float32)
-            for qid, emb in zip(rec["ids"], rec["embeddings"] if rec["embeddings"] is not None else []):
+            for qid, emb in self.index.quote_vectors(rest).items():
                 scored.append(replace(self.by_id[qid], score=round(float(np.asarray(emb, dtype=np.float32) @ q), 4)))
         scored.sort(key=lambda q: -(q.score or 0.0))
         return scored[:limit] if limit else scored
@@ -104,7 +106,7 @@ def _checked_type(speaker_type: str | None) -> str | None:
 
 def paragraph_text(index: ArticleIndex, quote: Quote) -> str:
     """The quote's paragraph, rebuilt from the stored sentences (the index never needs the files)."""
-    rec = index.records().get(quote.article_id)
+    rec = index.records([quote.article_id]).get(quote.article_id)
     got = index.article_sentences(rec) if rec else {"documents": [], "metadatas": []}
     buf = [" "] * (quote.para_end - quote.para_start)
     for doc, meta in zip(got["documents"] or [], got["metadatas"] or []):

@@ -70,7 +70,7 @@ class HybridSearch:
         keyword: list[tuple[str, float]] = []
         if mode in ("hybrid", "keyword"):
             keyword = snap.keyword.search(query, fetch, snap.mask(filters))
-        if mode == "hybrid" and snap.read is None:  # the read model's search is exact already
+        if mode == "hybrid" and not snap.exact:  # the read model's search is exact already
             dense = self.exact_dense(query, dense, [cid for cid, _ in keyword], fetch)
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]])
         dense_scores, keyword_scores = dict(dense), dict(keyword)
@@ -134,7 +134,7 @@ class HybridSearch:
 
     def _dense(self, query: str, fetch: int, filters: Filters, snap: KeywordSnapshot) -> list[tuple[str, float]]:
         vector = self.index.embeddings.embed_query(query)
-        if snap.read is not None:
+        if snap.exact:
             return snap.dense(vector, fetch, filters)
         # What LangChain's Chroma.similarity_search_by_vector_with_relevance_scores runs, without
         # importing LangChain's vector-store and tracing machinery (~1 s of a cold start).

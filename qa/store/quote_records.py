@@ -65,3 +65,26 @@ class QuoteRecords:
         got = self.collection("quotes").get(
             where={"$and": [{"article_id": article_id}, {"version": version}]}, include=["metadatas"])
         return [(int(m["start"]), int(m["end"]), str(m["raw_speaker"])) for m in got["metadatas"] or []]
+
+    def live_quote_rows(self) -> list[tuple[str, str, dict[str, Any]]] | None:
+        """(id, text, metadata) of every live quote from the read model; None without one (then the
+        caller reads the quotes collection and keeps the quotes whose record points at their version)."""
+        read = self.read_model()
+        return read.quote_rows() if read is not None else None
+
+    def nearest_quotes(self, vector: Any, n: int) -> list[tuple[str, float]]:
+        """The `n` quotes nearest to `vector` with their cosines, best first: exact over the read model's
+        vectors, else Chroma's (approximate) search."""
+        read = self.read_model()
+        if read is not None:
+            return read.nearest_quotes(vector, n)
+        got = self.collection("quotes").query(query_embeddings=[vector], n_results=n, include=["distances"])
+        return [(str(qid), 1.0 - float(dist)) for qid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0])]
+
+    def quote_vectors(self, ids: list[str]) -> dict[str, Any]:
+        """The stored vectors of these quotes (those found)."""
+        read = self.read_model()
+        if read is not None:
+            return read.quote_vector_rows(ids)
+        got = self.collection("quotes").get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else []))

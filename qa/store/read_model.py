@@ -18,13 +18,18 @@ Parts of a saved folder:
                      ``chunk_offsets.npy`` where each starts. Read by row (`RowFile`), never mapped whole.
 * ``records.npy``    per record, UTF-8 JSON ``{"meta": …, "quotes": [[start, end, raw speaker], …]}``, with
                      ``record_offsets.npy``; read by row.
+* ``quotes.npy``     per live quote (ids in ``rows.json``, sorted), UTF-8 JSON ``[text, metadata]`` with
+                     ``quote_offsets.npy``, and ``quote_vectors.npy`` / ``quote_norms.npy``: who-questions and
+                     quote search read these instead of the quotes collection.
 
-Dense search over the mapped matrix is exact cosine (a flat ``n × d`` float32 product: ~1 ms at 10k × 384),
-so Chroma's approximate-index workaround (`HybridSearch.exact_dense`) is not needed on this path. At 100k
-chunks the vectors are ~150 MB, mapped: the page cache holds them once for every reader process, a fresh
-process pays only the page faults of its first product (~30-60 ms from a warm page cache, a disk read
-from a cold one), and a warm search is ~10 ms (memory-bandwidth bound) against Chroma's ~5 ms HNSW query.
-Beyond ~300k chunks an approximate index would be the better trade; Chroma's then stays available.
+Dense search over the mapped matrix is exact cosine (one flat ``n × d`` float32 product, then a partial
+sort), so Chroma's approximate-index workaround (`HybridSearch.exact_dense`) is not needed on this path.
+Measured on the shared 2-core machine (other jobs running): 10k × 384 p50 4 ms, 100k × 384 p50 9 ms (the
+product itself is ~1 ms per 10k rows on a quiet core). At 100k chunks the vectors are ~150 MB, mapped:
+the page cache holds them once for every reader process, a fresh process pays the page faults of its
+first product (a read from disk only when the page cache is cold), and the resident size counts the
+mapped pages, shared. Beyond a few hundred thousand chunks an approximate index is the better trade
+(Chroma's stays available: a store without a stamp, or a Chroma server, searches with it).
 """
 
 from __future__ import annotations
@@ -68,12 +73,20 @@ class ReadModel:
         self.ids: list[str] = list(rows["ids"])
         self.record_ids: list[str] = list(rows["record_ids"])
         self.has_quotes = bool(rows["has_quotes"])
+        self.quote_ids: list[str] = list(rows["quote_ids"])
         self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
         self.norms = np.load(folder / "norms.npy")
         self.chunk_offsets = np.load(folder / "chunk_offsets.npy")
         self.chunks = RowFile.npy(folder / "chunks.npy")
         self.record_offsets = np.load(folder / "record_offsets.npy")
         self.records_file = RowFile.npy(folder / "records.npy")
+        self.quote_offsets = np.load(folder / "quote_offsets.npy")
+        self.quotes_file = RowFile.npy(folder / "quotes.npy")
+        self.quote_vectors = np.load(folder / "quote_vectors.npy", mmap_mode="r")
+        self.quote_norms = np.load(folder / "quote_norms.npy")
+        if not (len(self.quote_offsets) - 1 == len(self.quote_vectors) == len(self.quote_norms) == len(self.quote_ids)
+                and int(self.quote_offsets[-1]) == len(self.quotes_file)):
+            raise ValueError("read model quote parts disagree in length")
         n = len(self.ids)
         if not (len(self.vectors) == len(self.norms) == len(self.chunk_offsets) - 1 == n
                 and len(self.record_offsets) - 1 == len(self.record_ids)):
@@ -114,34 +127,39 @@ class ReadModel:
         return str(text), dict(meta)
 
     def search(self, query: Sequence[float], fetch: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The `fetch` rows nearest to `query` by exact cosine (among `mask`'s rows), best first."""
-        n = len(self.ids)
-        if not n or fetch <= 0:
-            return []
-        q = np.asarray(query, dtype=np.float32)
-        scores = np.asarray(self.vectors) @ q
-        scores /= np.maximum(self.norms, 1e-12) * max(float(np.linalg.norm(q)), 1e-12)
-        if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
-            fetch = min(fetch, int(mask.sum()))
-        fetch = min(fetch, n)
-        if fetch <= 0:
-            return []
-        top = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < n else np.arange(n)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(r), float(scores[r])) for r in top]
+        """The `fetch` chunk rows nearest to `query` by exact cosine (among `mask`'s rows), best first."""
+        return _nearest(self.vectors, self.norms, query, fetch, mask)
+
+    # ------------------------------------------------------------------ quotes
+    def quote_bytes(self, row: int) -> bytes:
+        return self.quotes_file.read_bytes(int(self.quote_offsets[row]), int(self.quote_offsets[row + 1]))
+
+    def quote_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of every live quote."""
+        blob = self.quotes_file.read_bytes(0, len(self.quotes_file))
+        out = []
+        for row, qid in enumerate(self.quote_ids):
+            text, meta = json.loads(blob[int(self.quote_offsets[row]) : int(self.quote_offsets[row + 1])])
+            out.append((qid, str(text), dict(meta)))
+        return out
+
+    def nearest_quotes(self, query: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """The `n` live quotes nearest to `query` by exact cosine, best first."""
+        return [(self.quote_ids[r], score) for r, score in _nearest(self.quote_vectors, self.quote_norms, query, n, None)]
+
+    def quote_vector_rows(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for qid in ids:
+            i = bisect.bisect_left(self.quote_ids, qid)
+            if i < len(self.quote_ids) and self.quote_ids[i] == qid:
+                out[qid] = np.asarray(self.quote_vectors[i], dtype=np.float32)
+        return out
 
     def article_chunks(self, article_id: str, version: str, n_chunks: int) -> list[tuple[str, dict[str, Any]]] | None:
         """Every chunk of one article version (ids sharing a prefix are one run of the sorted ids); None
         unless exactly `n_chunks` are here."""
-        prefix = f"{article_id}#{version}#"
-        lo = bisect.bisect_left(self.ids, prefix)
-        hi = lo
-        while hi < len(self.ids) and self.ids[hi].startswith(prefix) and self.ids[hi].count("#") == prefix.count("#"):
-            hi += 1
-        if hi - lo != n_chunks:
-            return None
-        return [self.chunk(r) for r in range(lo, hi)]
+        rows = _prefix_rows(self.ids, f"{article_id}#{version}#")
+        return [self.chunk(r) for r in rows] if len(rows) == n_chunks else None
 
     # ------------------------------------------------------------------ records
     def _record_entry(self, rid: str) -> dict[str, Any] | None:
@@ -170,6 +188,27 @@ class ReadModel:
     def close(self) -> None:
         self.chunks.close()
         self.records_file.close()
+
+
+def _nearest(vectors: np.ndarray, norms: np.ndarray, query: Sequence[float], fetch: int,
+             mask: np.ndarray | None) -> list[tuple[int, float]]:
+    """The `fetch` rows of `vectors` nearest to `query` by exact cosine (among `mask`'s rows), best first:
+    one flat float32 product over the mapped matrix."""
+    n = len(vectors)
+    if not n or fetch <= 0:
+        return []
+    q = np.asarray(query, dtype=np.float32)
+    scores = np.asarray(vectors) @ q
+    scores /= np.maximum(norms, 1e-12) * max(float(np.linalg.norm(q)), 1e-12)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+        fetch = min(fetch, int(mask.sum()))
+    fetch = min(fetch, n)
+    if fetch <= 0:
+        return []
+    top = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < n else np.arange(n)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(r), float(scores[r])) for r in top]
 
 
 # ---------------------------------------------------------------------- writing
@@ -208,7 +247,15 @@ def write_read_model(folder: Path, prefix: str, key: str, chunks: chromadb.Colle
             vectors[out_row] = emb
             blobs.append(json.dumps([doc, meta], ensure_ascii=False).encode("utf-8"))
     record_ids = sorted(records)
-    spans = _quote_spans(quotes, records, previous)
+    quote_rows = _quote_rows(quotes, records, previous)
+    spans: dict[str, list[tuple[int, tuple[int, int, str]]]] = {}
+    for qid, _, _, span in quote_rows:
+        spans.setdefault(qid.rsplit("#", 2)[0], []).append((_quote_number(qid), span))
+    spans = {rid: [span for _, span in sorted(got)] for rid, got in spans.items()}  # type: ignore[misc]
+    quote_dim = len(quote_rows[0][2]) if quote_rows else 0
+    quote_vectors = np.zeros((len(quote_rows), quote_dim), np.float32)
+    for row, (_, _, emb, _) in enumerate(quote_rows):
+        quote_vectors[row] = emb
     record_blobs = [json.dumps({"meta": _record_meta(records[rid]), "quotes": spans.get(rid, [])},
                                ensure_ascii=False).encode("utf-8") for rid in record_ids]
 
@@ -217,8 +264,13 @@ def write_read_model(folder: Path, prefix: str, key: str, chunks: chromadb.Colle
         np.save(tmp / "norms.npy", np.linalg.norm(vectors, axis=1).astype(np.float32) if dim else np.zeros(len(entries), np.float32))
         _save_blob(tmp, "chunks", blobs)
         _save_blob(tmp, "records", record_blobs)
+        _save_blob(tmp, "quotes", [raw for _, raw, _, _ in quote_rows])
+        np.save(tmp / "quote_vectors.npy", quote_vectors)
+        np.save(tmp / "quote_norms.npy", np.linalg.norm(quote_vectors, axis=1).astype(np.float32) if quote_dim
+                else np.zeros(len(quote_rows), np.float32))
 
-    rows = {"format": READ_FORMAT, "ids": [e[0] for e in entries], "record_ids": record_ids, "has_quotes": quotes is not None}
+    rows = {"format": READ_FORMAT, "ids": [e[0] for e in entries], "record_ids": record_ids, "has_quotes": quotes is not None,
+            "quote_ids": [qid for qid, _, _, _ in quote_rows]}
     read_file(folder, prefix).save(key, rows, fill)
     return len(new_rows)
 
@@ -235,23 +287,48 @@ def _save_blob(tmp: Path, name: str, parts: list[bytes]) -> None:
     np.save(tmp / f"{name}.npy", np.frombuffer(b"".join(parts), dtype=np.uint8))
 
 
-def _quote_spans(quotes: chromadb.Collection | None, records: dict[str, ArticleRecord],
-                 previous: ReadModel | None) -> dict[str, list[tuple[int, int, str]]]:
-    """Quote spans of every live record: the previous model's when the record is unchanged (a quote
-    backfill changes its `quotes_extractor`), read from the quotes collection otherwise."""
+def _quote_rows(quotes: chromadb.Collection | None, records: dict[str, ArticleRecord], previous: ReadModel | None
+                ) -> list[tuple[str, bytes, Any, tuple[int, int, str]]]:
+    """(id, saved JSON, vector, span) of every live quote, sorted by id: the previous model's rows of a
+    record whose stored metadata is unchanged (a quote backfill changes its `quotes_extractor`), read from
+    the quotes collection otherwise."""
     if quotes is None:
-        return {}
-    out: dict[str, list[tuple[int, int, str]]] = {}
+        return []
+    out: list[tuple[str, bytes, Any, tuple[int, int, str]]] = []
     todo: set[tuple[str, str]] = set()
+    reuse = previous is not None and previous.has_quotes
     for rid, rec in records.items():
-        entry = previous._record_entry(rid) if previous is not None and previous.has_quotes else None
-        if entry is not None and entry["meta"] == _record_meta(rec):
-            out[rid] = [tuple(q) for q in entry["quotes"]]  # type: ignore[misc]
-        else:
+        entry = previous._record_entry(rid) if reuse else None  # type: ignore[union-attr]
+        if entry is None or entry["meta"] != _record_meta(rec):
             todo.add((rid, rec.version))
-    for _, _, meta, _ in _read_versions(quotes, todo, ["metadatas"]):
-        out.setdefault(str(meta["article_id"]), []).append((int(meta["start"]), int(meta["end"]), str(meta["raw_speaker"])))
+            continue
+        rows = _prefix_rows(previous.quote_ids, f"{rid}#{rec.version}#q")  # type: ignore[union-attr]
+        if len(rows) != len(entry["quotes"]):
+            todo.add((rid, rec.version))
+            continue
+        for r in rows:
+            raw = previous.quote_bytes(r)  # type: ignore[union-attr]
+            meta = json.loads(raw)[1]
+            out.append((previous.quote_ids[r], raw, np.asarray(previous.quote_vectors[r]),  # type: ignore[union-attr]
+                        (int(meta["start"]), int(meta["end"]), str(meta["raw_speaker"]))))
+    for qid, doc, meta, emb in _read_versions(quotes, todo, ["documents", "metadatas", "embeddings"]):
+        out.append((qid, json.dumps([doc, meta], ensure_ascii=False).encode("utf-8"), emb,
+                    (int(meta["start"]), int(meta["end"]), str(meta["raw_speaker"]))))
+    out.sort(key=lambda row: row[0])
     return out
+
+
+def _prefix_rows(ids: list[str], prefix: str) -> list[int]:
+    """Rows of the sorted `ids` that start with `prefix` and have no more '#' than it (one article version)."""
+    lo = hi = bisect.bisect_left(ids, prefix)
+    while hi < len(ids) and ids[hi].startswith(prefix):
+        hi += 1
+    depth = prefix.count("#")
+    return [r for r in range(lo, hi) if ids[r].count("#") == depth]
+
+
+def _quote_number(qid: str) -> int:
+    return int(qid.rsplit("#q", 1)[1])
 
 
 def _read_versions(col: chromadb.Collection, versions: set[tuple[str, str]], include: list[str]
