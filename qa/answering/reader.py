@@ -335,6 +335,10 @@ class Reader:
             options.log_severity_level = 3
             self._session = ort.InferenceSession(str(graph / GRAPH_FILE), options, providers=["CPUExecutionProvider"])
 
+    def load(self) -> None:
+        """Load the graph and the tokenizer now (else on the first `read`)."""
+        self._load()
+
     def read(self, question: str, passages: Sequence[Passage], top_k: int = 3) -> list[Span]:
         """The `top_k` best spans over all passages, most probable first."""
         spans = [s for r in self.read_passages(question, passages) for s in r.spans]
