@@ -228,7 +228,7 @@ def test_state_and_manifest(onnx_cache: Path, fp32: oe.OnnxE5Embeddings) -> None
     state = oe.onnx_state(onnx_cache, "fp32")
     assert state["state"] == "ok" and state["dir"] == str(oe.variant_dir(onnx_cache, "fp32"))
     names = {p.name for p in Path(state["dir"]).iterdir()}
-    assert names == {oe.GRAPH_FILE, bm.MANIFEST}
+    assert names == {oe.GRAPH_FILE, oe.GRAPH_FILE + oe.WEIGHTS_SUFFIX, bm.MANIFEST}
     assert oe.onnx_state(onnx_cache / "elsewhere", "int8")["state"] == "missing"
     assert not list(onnx_cache.glob(".tmp-*"))
 
@@ -237,14 +237,15 @@ def _copy_cache(src: Path, dst: Path) -> None:
     """Hard-link copy of a model cache: files we damage are unlinked/truncated only in the copy."""
     for path in src.rglob("*"):
         parts = path.relative_to(src).parts
-        if any(p.startswith(".") for p in parts) or parts[0].endswith("-onnx-int8"):
+        if any(p.startswith(".") for p in parts) or parts[0] == oe.variant_dir(src, "int8").name:
             continue  # lock/temp files; the int8 graph is not needed here
         target = dst / path.relative_to(src)
         if path.is_dir():
             target.mkdir(parents=True, exist_ok=True)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target) if path.suffix in (".onnx", ".json") else os.link(path, target)
+            # graphs and their weights are copied: onnx refuses to read weights with several hard links
+            shutil.copy2(path, target) if path.suffix in (".onnx", ".json", oe.WEIGHTS_SUFFIX) else os.link(path, target)
 
 
 @pytest.mark.slow
@@ -326,3 +327,21 @@ def test_describe_embedder_shows_engine_and_files(onnx_cache: Path, fp32: oe.Onn
     assert info["state"] == "ok"
     missing = describe_embedder(Settings(embedder="e5-small-onnx-int8", model_cache=onnx_cache / "none"))
     assert missing["graph state"] == "missing (built on first use)"
+
+
+def test_weights_beside_the_graph_give_the_same_vectors(onnx_cache: Path, fp32: oe.OnnxE5Embeddings,
+                                                        tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    graph = oe.variant_dir(onnx_cache, "fp32") / oe.GRAPH_FILE
+    assert graph.with_name(oe.GRAPH_FILE + oe.WEIGHTS_SUFFIX).stat().st_size > 50 * 2**20  # the weights
+    inline = tmp_path / "inline.onnx"
+    onnx.save_model(onnx.load(str(graph)), str(inline))  # the same graph with its weights inside
+    fp32.embed_query("x")  # loaded
+    rows = fp32._tokenizer.encode(["query: 哈萨克斯坦与巴基斯坦的贸易", "passage: InDrive holds 60%"])
+    width = max(map(len, rows))
+    ids = np.array([r + [fp32._pad] * (width - len(r)) for r in rows], np.int64)
+    feed = {"inputs_embeds": np.ascontiguousarray(fp32._word.take(ids)), "attention_mask": (ids != fp32._pad).astype(np.int64)}
+    inline_session = ort.InferenceSession(str(inline), providers=["CPUExecutionProvider"])
+    assert np.array_equal(fp32._session.run(None, feed)[0], inline_session.run(None, feed)[0])

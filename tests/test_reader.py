@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.models import bundled_model as bm
@@ -135,3 +136,22 @@ def test_training_command_trains_saves_and_resumes(tmp_path: Path) -> None:
     reading = tiny.read_passages("这座桥是哪一年建成的？", [Passage(text, "bridge", 10)])[0]
     assert 0.0 <= reading.no_answer <= 1.0
     assert all(text[s.start - 10 : s.end - 10] == s.text for s in reading.spans)
+
+
+def test_weights_beside_the_graph_give_the_same_logits(reader: Reader, tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    from qa.answering.reader import GRAPH_FILE, layout, materialize_graph
+
+    reader.load()
+    graph = materialize_graph(reader.cache_dir, reader.weights_dir, reader.variant) / GRAPH_FILE
+    inline = tmp_path / "inline.onnx"
+    onnx.save_model(onnx.load(str(graph)), str(inline))  # the same graph with its weights inside
+    tok = reader.tokenizer
+    row, _ = layout(tok.question_ids("谁访问了哈萨克斯坦？"), tok.encode("巴基斯坦总理访问了哈萨克斯坦。")[0], tok.bos, tok.eos)
+    ids = np.array([row], np.int64)
+    feed = {"inputs_embeds": np.ascontiguousarray(reader._word.take(ids)), "attention_mask": np.ones_like(ids)}
+    ours = reader._session.run(None, feed)
+    theirs = ort.InferenceSession(str(inline), providers=["CPUExecutionProvider"]).run(None, feed)
+    assert len(ours) == 3 and all(np.array_equal(a, b) for a, b in zip(ours, theirs))

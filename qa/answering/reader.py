@@ -33,7 +33,7 @@ MAX_TOKENS = 192
 QUESTION_TOKENS = 48
 STRIDE = 96  # passage tokens shared by consecutive windows of one long passage
 MAX_ANSWER_TOKENS = 40
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: weights beside the graph (`qa.models.onnx_engine._external_weights`)
 VARIANTS = ("fp32", "int8")
 
 
@@ -236,11 +236,12 @@ def _export(base_dir: Path, weights_dir: Path, out: Path, variant: str) -> None:
     fp32 = out / (GRAPH_FILE if variant == "fp32" else ".fp32.onnx")
     fused.save_model_to_file(str(fp32))
     traced.unlink()
-    if variant == "int8":
-        from qa.models.onnx_engine import INT8_OPTIONS, _quantize
+    from qa.models.onnx_engine import INT8_OPTIONS, _external_weights, _quantize
 
+    if variant == "int8":
         _quantize(fp32, out / GRAPH_FILE, INT8_OPTIONS)
         fp32.unlink()
+    _external_weights(out / GRAPH_FILE)
     bm._write_json(out / "manifest.json", {"weights_sha256": _sha256(weights_dir / WEIGHTS_FILE),
                                            "variant": variant, "export_version": EXPORT_VERSION})
 
@@ -272,7 +273,10 @@ def materialize_graph(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, variant:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        return manifest.get("weights_sha256") == digest and (path / GRAPH_FILE).is_file()
+        from qa.models.onnx_engine import WEIGHTS_SUFFIX
+
+        return (manifest.get("weights_sha256") == digest and manifest.get("export_version") == EXPORT_VERSION
+                and (path / GRAPH_FILE).is_file() and (path / (GRAPH_FILE + WEIGHTS_SUFFIX)).is_file())
 
     return bm.build_dir_atomically(cache_dir, target, ok, lambda tmp: _export(base_dir, weights_dir, tmp, variant))
 

@@ -34,9 +34,12 @@ from qa.models.interface import EmbeddingModel
 from qa.models.query_cache import QueryCache
 from qa.models.rowfile import RowFile
 
-# Bump when the export or quantisation changes: existing graphs then rebuild.
-ONNX_FORMAT_VERSION = 3
+# Bump when the export, quantisation or layout changes: graphs of the new version are built in their own
+# directories (`variant_dir`), so processes of an older version sharing the cache do not rebuild them back.
+# 4: weights in GRAPH_FILE + ".data" beside the graph (`_external_weights`).
+ONNX_FORMAT_VERSION = 4
 GRAPH_FILE = "model.onnx"
+WEIGHTS_SUFFIX = ".data"
 VARIANTS = ("fp32", "int8")
 OPSET = 17
 
@@ -58,7 +61,7 @@ DEFAULT_BATCH_SIZE = 8
 def variant_dir(cache_dir: Path | str, variant: str) -> Path:
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}: {', '.join(VARIANTS)}")
-    return Path(cache_dir).expanduser() / f"{bm.MODEL_DIR_NAME}-onnx-{variant}"
+    return Path(cache_dir).expanduser() / f"{bm.MODEL_DIR_NAME}-onnx{ONNX_FORMAT_VERSION}-{variant}"
 
 
 def _threads() -> int:
@@ -140,6 +143,18 @@ def word_embeddings(model_dir: Path) -> RowFile:
     return RowFile(path, offset=8 + header_len + start, dtype="<f4", shape=(rows, dim))
 
 
+def _external_weights(graph: Path) -> None:
+    """Re-save `graph` with its weights in one file beside it (`GRAPH_FILE` + `WEIGHTS_SUFFIX`): ONNX Runtime
+    then reads them straight into its buffers instead of parsing them out of the protobuf and copying them,
+    which makes a fresh session ~0.1 s faster for the fp32 embedder (0.26 -> 0.16 s, medians of 7 fresh
+    processes) and ~0.05 s for the reader, with the same outputs."""
+    import onnx
+
+    model = onnx.load(str(graph))
+    onnx.save_model(model, str(graph), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=graph.name + WEIGHTS_SUFFIX, size_threshold=1024)
+
+
 def _quantize(fp32: Path, out: Path, options: dict[str, Any]) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -165,6 +180,7 @@ def _build_variant(model_dir: Path, out: Path, variant: str, fp32_graph: Path | 
             source = scratch
         _quantize(source, graph, INT8_OPTIONS)
         scratch.unlink(missing_ok=True)
+    _external_weights(graph)
     weights = model_dir / "model.safetensors"
     st = weights.stat()
     files = {p.relative_to(out).as_posix(): {"size": p.stat().st_size, "sha256": bm._sha256(p)}
@@ -188,8 +204,9 @@ def _problem(target: Path, model_dir: Path, variant: str, verify: bool) -> str |
         manifest = json.loads((target / bm.MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("variant") != variant or (variant == "int8" and manifest.get("quantization") != INT8_OPTIONS):
             return "built by another version"
-        if GRAPH_FILE not in manifest["files"]:
-            return f"{GRAPH_FILE} missing"
+        for name in (GRAPH_FILE, GRAPH_FILE + WEIGHTS_SUFFIX):
+            if name not in manifest["files"]:
+                return f"{name} missing"
     return problem
 
 
