@@ -155,3 +155,21 @@ def test_weights_beside_the_graph_give_the_same_logits(reader: Reader, tmp_path:
     ours = reader._session.run(None, feed)
     theirs = ort.InferenceSession(str(inline), providers=["CPUExecutionProvider"]).run(None, feed)
     assert len(ours) == 3 and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
+def test_the_weights_digest_is_remembered_by_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.answering import reader as rd
+
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"a" * 1000)
+    hashed: list[Path] = []
+    real = rd._sha256
+    monkeypatch.setattr(rd, "_sha256", lambda path: hashed.append(path) or real(path))
+    cache = tmp_path / "cache"
+    first = rd._weights_digest(cache, weights)
+    assert first == hashlib.sha256(b"a" * 1000).hexdigest() and len(hashed) == 1
+    assert rd._weights_digest(cache, weights) == first and len(hashed) == 1  # remembered
+    weights.write_bytes(b"b" * 1000)  # same size, new mtime
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert rd._weights_digest(cache, weights) == hashlib.sha256(b"b" * 1000).hexdigest() and len(hashed) == 2
+    assert not list(cache.glob(".digests-*"))
