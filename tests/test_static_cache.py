@@ -49,3 +49,19 @@ def test_a_stored_gazetteer_is_the_built_one(tmp_path: Path) -> None:
     finally:
         static_cache.use_folder(None)
         countries.gazetteer.cache_clear()
+
+
+def test_a_stored_t2s_table_is_the_built_one(tmp_path: Path) -> None:
+    from qa.text import normalise
+
+    static_cache.use_folder(tmp_path)
+    try:
+        normalise._t2s_table.cache_clear()
+        first = normalise._t2s_table()  # built and stored
+        assert list(tmp_path.joinpath("static").glob("zhconv-t2s-*.marshal"))
+        normalise._t2s_table.cache_clear()
+        assert normalise._t2s_table() == first == normalise._build_t2s()
+        assert normalise.normalize("貿易額 ＧＤＰ") == "贸易额 gdp"
+    finally:
+        static_cache.use_folder(None)
+        normalise._t2s_table.cache_clear()
