@@ -1,4 +1,4 @@
-"""Tables computed once from static data (CLDR country names, jieba's prefix dictionary and part-of-speech table), kept next to the model cache."""
+"""Tables computed once from static data (CLDR country names, zhconv's characters, jieba's dictionary and tags), kept next to the model cache."""
 
 from __future__ import annotations
 
