@@ -148,7 +148,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             report = f"<div class='qa-error'>{html.escape(str(exc))}</div>"
         return report, articles_table_html(pipeline), gr.update(choices=article_choices(pipeline)), None
 
-    def find_articles(query: str, chosen: list[str] | None) -> tuple[Any, ...]:
+    def find_articles(query: str | None, chosen: list[str] | None) -> tuple[Any, ...]:
+        query = query or ""  # None on a page's load event
         every = pipeline.index.records()  # once for both: a keystroke must not read every record twice
         return (articles_table_html(pipeline, query, every=every),
                 gr.update(choices=article_choices(pipeline, query, keep=chosen or [], every=every)))
@@ -178,7 +179,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         since = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2025-01-01", elem_id="qa-since")
                         until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="2026-12-31", elem_id="qa-until")
                         k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages to retrieve")
-                    picker = gr.Dropdown(choices=article_choices(pipeline), multiselect=True,
+                    picker = gr.Dropdown(choices=[], multiselect=True,
                                          label=f"Only these articles (empty = all; lists the {ARTICLES_SHOWN} newest — "
                                                "“Find articles” on the Articles tab lists others)")
                 inputs = [box, turns, k, picker, since, until]
@@ -189,7 +190,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             with gr.Tab("Articles", id="articles"):
                 find = gr.Textbox(label="Find articles (title, file name or date)", elem_id="qa-find-articles",
                                   placeholder="e.g. 熊猫 or 2026-03")
-                articles_view = gr.HTML(articles_table_html(pipeline), elem_id="qa-articles")
+                articles_view = gr.HTML("<div class='qa-empty'>Listing the articles…</div>", elem_id="qa-articles")
                 # Also narrows the chat's "only these articles" list to the matches (chosen ones stay).
                 find.change(find_articles, [find, picker], [articles_view, picker], api_visibility="private")
                 gr.Markdown(
@@ -205,8 +206,13 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             with gr.Tab("Check an answer", id="verify"):
                 verify_tab(pipeline)
             # Other tabs (quotes, verification) are added below.
-            with gr.Tab("Who said what", id="quotes"):
-                quotes_tab(pipeline)
+            with gr.Tab("Who said what", id="quotes") as quotes:
+                quotes_tab(pipeline, quotes.select)
+
+        # The article list and the picker are filled when a page loads, not when the page is built: the
+        # server listens sooner (reading every record takes a while at 10k articles) and each visitor sees
+        # the articles indexed now, uploads from other pages included. The quotes tab loads when opened.
+        app.load(find_articles, [find, picker], [articles_view, picker], api_visibility="private")
 
         # Stable API endpoints (hidden components; the page's own events are private).
         with gr.Group(visible=False):

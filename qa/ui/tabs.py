@@ -37,9 +37,14 @@ QUOTES_PAGE = 25
 TYPES = ["", "person", "organisation", "government", "media", "document", "group"]
 
 
-def quotes_tab(pipeline: Pipeline) -> None:
+def quotes_tab(pipeline: Pipeline, opened: Any) -> None:
     """The "Who said what" tab: opens on the latest statements; a speaker's row filters them; filters by type,
-    meaning and dates; long lists come a page at a time."""
+    meaning and dates; long lists come a page at a time.
+
+    `opened`: the tab's select event. The statements and speakers are gathered when the tab is first
+    opened, not when the page is built or loaded: at 10k chunks that takes seconds (every statement of
+    the index), which `qa serve` paid before it listened and every page load paid again, while a
+    question on the Chat tab needs none of it."""
 
     def speakers(kind: str | None = None) -> list[Any]:
         try:
@@ -64,11 +69,8 @@ def quotes_tab(pipeline: Pipeline) -> None:
         return (quotes_html(pipeline, shown), label, page, speaker_rows(listed),
                 gr.update(choices=[""] + [s.name for s in listed]))
 
-    def first_page() -> str:
-        return search(None, None, "", "", "", 0)[0] if pipeline.index.exists() else ""
-
     with gr.Row():
-        who = gr.Dropdown(choices=[""] + [s.name for s in speakers()], value="", label="Speaker", allow_custom_value=True,
+        who = gr.Dropdown(choices=[""], value="", label="Speaker", allow_custom_value=True,
                           elem_id="qa-quotes-speaker", min_width=220)
         kind = gr.Dropdown(choices=TYPES, value="", label="Speaker type", elem_id="qa-quotes-type", min_width=160)
         query = gr.Textbox(label="About (search by meaning)", placeholder="贸易 / trade target…", elem_id="qa-quotes-query",
@@ -78,12 +80,12 @@ def quotes_tab(pipeline: Pipeline) -> None:
         until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="qa-quotes-until", min_width=160)
         go = gr.Button("Search statements", variant="primary", elem_id="qa-quotes-search", min_width=160)
     with gr.Accordion("Speakers — click a row to see their statements", open=True):
-        table = gr.Dataframe(value=lambda: speaker_rows(speakers()), headers=["Speaker", "Type", "Statements", "Articles", "Latest"],
+        table = gr.Dataframe(value=[], headers=["Speaker", "Type", "Statements", "Articles", "Latest"],
                              datatype=["str", "str", "number", "number", "str"], interactive=False, wrap=False,
                              max_height=320, column_widths=["40%", "16%", "14%", "12%", "18%"], elem_id="qa-speakers")
     page = gr.State(0)
     label = gr.Markdown("", elem_id="qa-quotes-page")
-    results = gr.HTML(first_page, elem_id="qa-quotes-results")
+    results = gr.HTML("", elem_id="qa-quotes-results")
     with gr.Row():
         newer = gr.Button("← Newer", elem_id="qa-quotes-prev", size="sm")
         older = gr.Button("Older →", elem_id="qa-quotes-next", size="sm")
@@ -98,6 +100,12 @@ def quotes_tab(pipeline: Pipeline) -> None:
         row = getattr(evt, "row_value", None)
         return gr.update(value=str(row[0])) if row else gr.skip()
 
+    def first_open(loaded: bool, *args: Any) -> tuple[Any, ...]:
+        # Once per page: coming back to the tab keeps the page of statements the reader was on.
+        return (gr.skip(),) * (len(outputs) + 1) if loaded else (True, *search(*args, 0))
+
+    loaded = gr.State(False)
+    opened(first_open, [loaded, *inputs], [loaded, *outputs], api_visibility="private")
     for event in (go.click, query.submit, since.submit, until.submit, who.change, kind.change):
         event(from_start, inputs, outputs, api_visibility="private")
     newer.click(lambda *a: search(*a[:-1], a[-1] - 1), [*inputs, page], outputs, api_visibility="private")
