@@ -263,7 +263,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, auth: str | None, insecure_no_auth: bool) -> None:
     """Start the chat page (builds the index first if there is none)."""
-    from qa.ui.app import launch
+    from qa.ui.start import launch
 
     if host:
         settings = settings.model_copy(update={"host": host})

@@ -31,8 +31,8 @@ from qa.articles.uploads import MAX_BINARY_UPLOAD_BYTES  # noqa: E402
 from qa.text.conversation import Turn, contextualize  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.settings import Settings  # noqa: E402
 from qa.security import server_auth  # noqa: E402
+from qa.settings import Settings  # noqa: E402
 from qa.ui.assets import CHAT_JS, CSS  # noqa: E402
 from qa.ui.logic import article_choices, history_turns, parse_date, record_dict, upload_pairs  # noqa: E402
 from qa.ui.render import (  # noqa: E402
@@ -236,23 +236,19 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
 
 
-def ensure_index(pipeline: Pipeline) -> None:
-    """First start: build the index so the page can answer right away."""
-    if not pipeline.index.exists():
-        report = pipeline.build()
-        print(f"Built the index: {report.summary()}")
-        for problem in report.problems:
-            print(f"skipped {problem}")
-
-
 def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = None, block: bool = True) -> gr.Blocks:
     """Build and launch the page for `pipeline` (tests call this with block=False)."""
     auth = server_auth(pipeline.settings, host)  # refuses an unprotected non-loopback address
-    app = build_app(pipeline)
+    return listen(build_app(pipeline), pipeline.settings, auth=auth, host=host, port=port, block=block)
+
+
+def listen(app: gr.Blocks, settings: Settings, *, auth: list[tuple[str, str]] | None, host: str | None = None,
+           port: int | None = None, block: bool = True) -> gr.Blocks:
+    """Start Gradio's server for a built page (`serve` checks `auth` first)."""
     app.launch(
         auth=auth,
-        server_name=host or pipeline.settings.host,
-        server_port=port or pipeline.settings.port,
+        server_name=host or settings.host,
+        server_port=port or settings.port,
         theme=THEME,
         css=CSS,
         prevent_thread_lock=not block,
@@ -262,11 +258,3 @@ def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = Non
         quiet=not block,
     )
     return app
-
-
-def launch(settings: Settings, *, block: bool = True) -> Any:
-    server_auth(settings)  # refuse an unprotected public address before spending time on the index
-    pipeline = Pipeline(settings)
-    ensure_index(pipeline)
-    pipeline.index.check_compatible()
-    return serve(pipeline, block=block)
