@@ -236,15 +236,17 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
 
 
-def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = None, block: bool = True) -> gr.Blocks:
+def serve(pipeline: Pipeline, *, host: str | None = None, port: int | None = None, block: bool = True,
+          quiet: bool | None = None) -> gr.Blocks:
     """Build and launch the page for `pipeline` (tests call this with block=False)."""
     auth = server_auth(pipeline.settings, host)  # refuses an unprotected non-loopback address
-    return listen(build_app(pipeline), pipeline.settings, auth=auth, host=host, port=port, block=block)
+    return listen(build_app(pipeline), pipeline.settings, auth=auth, host=host, port=port, block=block, quiet=quiet)
 
 
 def listen(app: gr.Blocks, settings: Settings, *, auth: list[tuple[str, str]] | None, host: str | None = None,
-           port: int | None = None, block: bool = True) -> gr.Blocks:
-    """Start Gradio's server for a built page (`serve` checks `auth` first)."""
+           port: int | None = None, block: bool = True, quiet: bool | None = None) -> gr.Blocks:
+    """Start Gradio's server for a built page (`serve` checks `auth` first). `quiet`: no "Running on"
+    lines (default: when not blocking)."""
     app.launch(
         auth=auth,
         server_name=host or settings.host,
@@ -255,6 +257,6 @@ def listen(app: gr.Blocks, settings: Settings, *, auth: list[tuple[str, str]] | 
         show_error=False,
         max_file_size=MAX_BINARY_UPLOAD_BYTES,  # text files are held to MAX_UPLOAD_BYTES by save_upload
         ssr_mode=False,
-        quiet=not block,
+        quiet=not block if quiet is None else quiet,
     )
     return app

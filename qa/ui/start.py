@@ -1,9 +1,10 @@
-"""Starting the page (`qa serve`, `python app.py`): the index, a warm-up while Gradio loads, then the server.
+"""Starting the page (`qa serve`, `python app.py`): the index, the server, then a warm-up while it waits.
 
-Kept free of Gradio at import time: the warm-up thread starts before Gradio is imported, so the
-models' sessions, jieba's dictionary, the keyword snapshot and the vector index load while Gradio's
-modules do (ONNX Runtime and SentencePiece let go of the GIL for part of their loading; measured in
-`benchmarks/bench_start.py`, the serve breakdown).
+The warm-up asks one question in a thread once the server listens, so the models' sessions, jieba's
+dictionary, the keyword snapshot and the vector index are loaded before the first visitor asks
+(that takes a second or two; a person opening the page takes longer). It starts after Gradio's import,
+not during it: every one of those loads holds the GIL, and a thread started before the import was
+measured not to overlap with it (`benchmarks/bench_start.py`; README, Start-up).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def ensure_index(pipeline: Pipeline) -> None:
 
 def warm_up(pipeline: Pipeline) -> threading.Thread:
     """Load what the first answer needs in a daemon thread. A question that arrives before it has
-    finished waits only for the part it needs next (each load holds its own lock), and loads nothing twice."""
+    finished waits only for the load it needs next (each load holds its own lock), and nothing loads twice."""
 
     def run() -> None:
         for question in WARM_UP_QUESTIONS:
@@ -55,7 +56,10 @@ def launch(settings: Settings, *, block: bool = True) -> Any:
     pipeline = Pipeline(settings)
     ensure_index(pipeline)
     pipeline.index.check_compatible()
-    warm_up(pipeline)
-    from qa.ui.app import serve  # Gradio: imported while the warm-up runs
+    from qa.ui.app import serve
 
-    return serve(pipeline, block=block)
+    app = serve(pipeline, block=False, quiet=not block)
+    warm_up(pipeline)
+    if block:
+        app.block_thread()  # what Gradio's launch does when it blocks: until Ctrl-C, then the server closes
+    return app
