@@ -23,6 +23,9 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+from qa.ui.gradio_import import skip_stubs  # noqa: E402
+
+skip_stubs()  # before Gradio's first import: over half of it is rewriting type stubs
 import gradio as gr  # noqa: E402
 from gradio.themes.utils import fonts  # noqa: E402
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.pipeline import Pipeline
+from qa.ui.gradio_import import skip_stubs
 
-import gradio as gr
+skip_stubs()  # before Gradio's first import (qa.ui.app does the same)
+import gradio as gr  # noqa: E402
 
 from qa.ui.render import quotes_html, speaker_rows, verification_html
 from qa.ui.logic import parse_date
