@@ -129,6 +129,12 @@ def test_missing_foreign_or_damaged_files_fall_back_to_chroma_with_the_same_answ
     stamp.unlink()
     assert not _uses_read_model(settings, embeddings)
     assert _answers(settings, embeddings) == expected
+    # A reader that found no stamp (a writer running) takes up the read model once the writer stamps.
+    reader = Pipeline(settings, embeddings)
+    assert _answers_of(reader) == expected and reader.retriever.snapshot().read is None
+    stamp.write_text(good, encoding="utf-8")
+    assert _answers_of(reader) == expected and reader.retriever.snapshot().read is not None
+    stamp.unlink()
     # A damaged read model under a good stamp: ignored, Chroma answers.
     stamp.write_text(good, encoding="utf-8")
     saved = settings.vectorstore_dir / json.loads((settings.vectorstore_dir / "qa_read.json").read_text())["dir"]

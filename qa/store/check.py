@@ -78,7 +78,7 @@ class Checks:
         except QAError as exc:
             return [str(exc)]
         problems: list[str] = []
-        records = self.records()
+        records = self.stored_records()
         chunks, sentences = self._stored("chunks"), self._stored("sentences")
         for r in sorted(records.values(), key=lambda r: r.id):
             have_c, have_s = chunks.get((r.id, r.version), []), sentences.get((r.id, r.version), [])

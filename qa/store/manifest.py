@@ -116,10 +116,12 @@ class Manifest:
         a moment after `modify`, so a reader in this process must not depend on it alone: an upload
         followed at once by a question about it found the old snapshot (a flaky page test). Under a
         stamp the stored part is the stamp's (a writer removes it before writing, so the page's own
-        upload changes both parts at once)."""
+        upload changes both parts at once). A third part says it came from a stamp: when a writer
+        stamps its new state, a reader that built its caches from Chroma meanwhile rebuilds them from
+        the read model."""
         stamp = self.stamp()
         if stamp is not None:
-            return f"{stamp.generation}/{self._writes}"
+            return f"{stamp.generation}/{self._writes}/stamped"
         col = self._articles_collection()
         if col is None:
             return ""

@@ -130,6 +130,10 @@ class ArticleIndex(Manifest, RecordMigration, Writes, Checks, SentenceRows, Quot
         read = self.read_model()
         if read is not None:
             return read.records(ids)
+        return self.stored_records(ids)
+
+    def stored_records(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
+        """`records` from Chroma itself (what `qa index --check` compares the collections with)."""
         if ids is not None:
             if not ids:
                 return {}
