@@ -42,7 +42,7 @@ def warm_up(pipeline: Pipeline) -> threading.Thread:
     def run() -> None:
         for question in WARM_UP_QUESTIONS:
             try:
-                pipeline.ask(question)
+                pipeline.extractive_answer(question)  # never the LLM (`--llm`): no request to a model server
             except Exception as exc:  # the first real question loads whatever failed here, and reports it
                 log.debug("warm-up question %r failed: %s", question, exc)
 
