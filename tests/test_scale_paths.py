@@ -218,6 +218,24 @@ def _sentence_files(settings: Settings) -> dict[str, object]:
     return out
 
 
+def _read_files(settings: Settings) -> dict[str, object]:
+    """Every part of the saved read model (arrays as bytes, rows.json without its key)."""
+    import json
+
+    import numpy as np
+
+    pointer = settings.vectorstore_dir / f"{settings.collection_prefix}_read.json"
+    folder = settings.vectorstore_dir / json.loads(pointer.read_text())["dir"]
+    out: dict[str, object] = {}
+    for path in sorted(folder.glob("*.npy")):
+        array = np.load(path)
+        out[path.name] = (str(array.dtype), array.shape, array.tobytes())
+    rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
+    rows.pop("key")
+    out["rows.json"] = rows
+    return out
+
+
 def _search(settings: Settings, embeddings) -> list[object]:  # type: ignore[no-untyped-def]
     snap = HybridRetriever(index=Pipeline(settings, embeddings).index).snapshot()
     assert snap.loaded
@@ -225,7 +243,7 @@ def _search(settings: Settings, embeddings) -> list[object]:  # type: ignore[no-
     return [snap.keyword.search(q, 50) for q in queries] + [snap.keyword.idf(t) for t in ("贸易额", "铁路", "熊猫")]
 
 
-def _from_scratch(pipeline: Pipeline, settings: Settings, embeddings) -> tuple[object, object, object]:  # type: ignore[no-untyped-def]
+def _from_scratch(pipeline: Pipeline, settings: Settings, embeddings) -> tuple[object, object, object, object]:  # type: ignore[no-untyped-def]
     """The derived files rebuilt from the collections alone (no previous file to start from)."""
     prefix = settings.collection_prefix
     (settings.vectorstore_dir / f"{prefix}_keyword.json").unlink()
@@ -235,7 +253,10 @@ def _from_scratch(pipeline: Pipeline, settings: Settings, embeddings) -> tuple[o
     assert not snap.loaded and snap.tokenized == len(snap.ids), "built from scratch: every chunk tokenized"
     assert index.warm_sentence_file()
     assert index.sentences_read == sum(r.n_sentences for r in index.records().values())
-    return _keyword_files(settings), _sentence_files(settings), _search(settings, embeddings)
+    (settings.vectorstore_dir / f"{prefix}_read.json").unlink()
+    assert index.warm_read_model()
+    assert index.chunks_read == sum(r.n_chunks for r in index.records().values())
+    return _keyword_files(settings), _sentence_files(settings), _search(settings, embeddings), _read_files(settings)
 
 
 @pytest.mark.slow
@@ -258,12 +279,14 @@ def test_incremental_derived_files_equal_a_build_from_scratch(change: str, fresh
         (folder / "rail.txt").unlink()
     report = pipeline.build()
     assert report.added or report.updated or report.removed
-    incremental = _keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings)
+    incremental = (_keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings),
+                   _read_files(fresh_settings))
     assert incremental[0] != before, "the change reached the keyword snapshot"
     scratch = _from_scratch(pipeline, fresh_settings, embeddings)
     assert incremental[0] == scratch[0], "keyword snapshot: same ids, dates, tokens, vocabulary and BM25 matrices"
     assert incremental[1] == scratch[1], "sentence file: same ids, vectors, spans and texts"
     assert incremental[2] == scratch[2], "same BM25 search results"
+    assert incremental[3] == scratch[3], "read model: same chunk ids, vectors, rows, records and quotes"
     # And what readers get from the file is what Chroma holds.
     index = Pipeline(fresh_settings, embeddings).index
     ids = [f"{r.id}#{r.version}#s{j}" for r in index.records().values() for j in range(r.n_sentences)]
@@ -316,7 +339,8 @@ def test_interrupted_incremental_write_leaves_the_previous_files_usable(fresh_se
     pipeline = Pipeline(fresh_settings, embeddings)
     pipeline.build()
     store, prefix = fresh_settings.vectorstore_dir, fresh_settings.collection_prefix
-    pointers = {kind: (store / f"{prefix}_{kind}.json").read_text() for kind in ("keyword", "sentences")}
+    kinds = ("keyword", "sentences", "read")  # in the order `qa index` writes them
+    pointers = {kind: (store / f"{prefix}_{kind}.json").read_text() for kind in kinds}
     real_save = np.save
 
     def killed_at(name: str):  # type: ignore[no-untyped-def]
@@ -327,22 +351,27 @@ def test_interrupted_incremental_write_leaves_the_previous_files_usable(fresh_se
         return save
 
     (fresh_settings.articles_dir / "panda.txt").write_text(EXTRA["panda.txt"], encoding="utf-8")
-    for part in ("token_offsets.npy", "spans.npy"):  # in the keyword snapshot, then in the sentence file
+    # In the keyword snapshot, the sentence file, the read model.
+    for killed, part in enumerate(("token_offsets.npy", "spans.npy", "norms.npy")):
         monkeypatch.setattr(np, "save", killed_at(part))
         with pytest.raises(KeyboardInterrupt):
             pipeline.build()
         monkeypatch.setattr(np, "save", real_save)
-        assert (store / f"{prefix}_sentences.json").read_text() == pointers["sentences"]
         assert not list(store.glob(f".{prefix}_*.tmp-*")), "the half-written folder is removed"
-        for kind, pointer in pointers.items():
-            if kind == "sentences" or part == "token_offsets.npy":
+        assert not (store / f"{prefix}_stamp.json").exists(), "no stamp: readers use Chroma"
+        for n, (kind, pointer) in enumerate(pointers.items()):
+            if n >= killed:
                 assert (store / f"{prefix}_{kind}.json").read_text() == pointer
             assert len(list(store.glob(f"{prefix}_{kind}-*"))) == 1
         # Readers: the old files are stale (another key), so they are not used; answers still come.
         reader = Pipeline(fresh_settings, embeddings).index
-        assert reader._current_sentence_file() is None
+        if killed <= 1:  # killed before the sentence file was committed
+            assert reader._current_sentence_file() is None
+        assert reader.read_model() is None
         record = reader.records()["panda.txt"]
         assert len(reader.article_sentences(record)["ids"]) == record.n_sentences
     pipeline.build()
-    incremental = _keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings)
+    assert (store / f"{prefix}_stamp.json").is_file()
+    incremental = (_keyword_files(fresh_settings), _sentence_files(fresh_settings), _search(fresh_settings, embeddings),
+                   _read_files(fresh_settings))
     assert incremental == _from_scratch(pipeline, fresh_settings, embeddings)

@@ -248,7 +248,7 @@ def write_read_model(folder: Path, prefix: str, key: str, chunks: chromadb.Colle
             if len(emb) != dim:
                 raise ValueError(f"chunk {cid} has a {len(emb)}-dimensional vector, the others {dim}")
             vectors[out_row] = emb
-            blobs.append(json.dumps([doc, meta], ensure_ascii=False).encode("utf-8"))
+            blobs.append(json.dumps([doc, meta], ensure_ascii=False, sort_keys=True).encode("utf-8"))
     record_ids = sorted(records)
     quote_rows = _quote_rows(quotes, records, previous)
     spans: dict[str, list[tuple[int, tuple[int, int, str]]]] = {}
@@ -315,7 +315,7 @@ def _quote_rows(quotes: chromadb.Collection | None, records: dict[str, ArticleRe
             out.append((previous.quote_ids[r], raw, np.asarray(previous.quote_vectors[r]),  # type: ignore[union-attr]
                         (int(meta["start"]), int(meta["end"]), str(meta["raw_speaker"]))))
     for qid, doc, meta, emb in _read_versions(quotes, todo, ["documents", "metadatas", "embeddings"]):
-        out.append((qid, json.dumps([doc, meta], ensure_ascii=False).encode("utf-8"), emb,
+        out.append((qid, json.dumps([doc, meta], ensure_ascii=False, sort_keys=True).encode("utf-8"), emb,
                     (int(meta["start"]), int(meta["end"]), str(meta["raw_speaker"]))))
     out.sort(key=lambda row: row[0])
     return out
