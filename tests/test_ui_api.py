@@ -212,3 +212,18 @@ def test_upload_pdf_and_export_then_answer_and_open_a_row(app_env, tmp_path: Pat
     assert cited["article_id"] == "harbour report.pdf" and cited["location"] == "p. 2" and cited["date"] == "2022-07-01"
     row = client.predict("rows.csv#1", api_name="/article")
     assert not row["error"] and "2,400 people an hour" in row["text"] and row["date"] == "2022-08-02"
+
+
+def test_check_an_answer_marks_the_conflict_and_its_source(app_env) -> None:  # type: ignore[no-untyped-def]
+    """The "Check an answer" tab's endpoint: per sentence its label; a changed figure is marked in the answer and
+    the article's figure in the numbered evidence sentence that states it, with the article and its date; what no
+    article states is listed; everything escaped."""
+    client, _, _ = app_env
+    out = client.predict("哈萨克斯坦去年经济增长了7.5%。[1] The moon is made of <b>cheese</b>.", "", api_name="/verify")
+    assert out.count("qa-verify-sentence") == 2
+    assert "data-label='contradicted'" in out and "data-label='unsupported'" in out
+    assert "<mark class='qa-claim'>7.5%</mark>" in out
+    assert "<mark class='qa-source'>6.5%</mark>" in out
+    assert "<td>7.5%</td><td>6.5%</td><td>[1]</td>" in out
+    assert "000_5e0bde8b062db4d5.txt" in out and "2026-02-07" in out
+    assert "<b>cheese</b>" not in out and "&lt;b&gt;cheese&lt;/b&gt;" in out

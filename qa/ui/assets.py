@@ -22,6 +22,8 @@ CSS = """
 .qa-passage { margin: 8px 0; padding: 8px 10px; border-left: 3px solid var(--color-accent, #2563eb); white-space: pre-wrap; line-height: 1.7; }
 mark.qa-hit { background: #ffe58a; color: inherit; padding: 0 1px; }
 mark.qa-span { background: #fbbf24; color: inherit; font-weight: 600; padding: 0 1px; border-radius: 2px; }
+mark.qa-claim { background: #fca5a5; color: inherit; padding: 0 1px; border-radius: 2px; }
+mark.qa-source { background: #86efac; color: inherit; padding: 0 1px; border-radius: 2px; }
 .qa-short { font-size: 1.15em; margin-bottom: 4px; }
 .qa-open { margin-top: 4px; border: 1px solid var(--color-accent, #2563eb); color: var(--color-accent, #2563eb); background: none; border-radius: 6px; padding: 4px 10px; cursor: pointer; }
 .qa-reader-article:not(:empty) { margin-top: 12px; border-top: 1px solid var(--border-color-primary, #ddd); padding-top: 10px; }

@@ -218,23 +218,52 @@ def upload_results_html(results: Sequence[Any]) -> str:
 _VERIFY_COLOURS = {"supported": "#d9f2d9", "partly supported": "#fff3c4", "unsupported": "#eeeeee", "contradicted": "#ffd6d6"}
 
 
+def _marks(text: str, words: Sequence[str], cls: str) -> str:
+    """`text` escaped, with every occurrence of each of `words` wrapped in <mark class=cls>."""
+    spans: list[tuple[int, int]] = []
+    for w in sorted({w for w in words if w}, key=len, reverse=True):
+        start = text.find(w)
+        while start >= 0:
+            if not any(a < start + len(w) and start < b for a, b in spans):
+                spans.append((start, start + len(w)))
+            start = text.find(w, start + len(w))
+    out, at = [], 0
+    for a, b in sorted(spans):
+        out.append(f"{_esc(text[at:a])}<mark class='{cls}'>{_esc(text[a:b])}</mark>")
+        at = b
+    return "".join(out) + _esc(text[at:])
+
+
 def verification_html(result: Any) -> str:
-    """Each answer sentence coloured by its label, with contradictions side by side and the evidence."""
-    e = html.escape
+    """Each answer sentence coloured by its label, as `qa verify` prints it: what conflicts (the answer's words
+    and the article's, both marked, the evidence sentence that states the article's numbered), what no article
+    states, and the best evidence with its article, date and place."""
+    e = _esc
     parts = [f"<p class='qa-verify-score'><b>Score {result.score:.2f}</b> — "
              + ", ".join(f"{n} {e(label)}" for label, n in result.counts.items() if n) + "</p>"]
-    for s in result.sentences:
+    for i, s in enumerate(result.sentences, start=1):
+        claimed = [c.claim for c in s.contradictions] + (s.missing if s.label != "supported" else [])
         block = [f"<div class='qa-verify-sentence' data-label='{e(s.label)}' style='background:{_VERIFY_COLOURS[s.label]};"
-                 f"border-radius:6px;padding:6px 10px;margin-bottom:8px'><b>[{e(s.label)}]</b> {e(s.sentence)}"]
+                 f"border-radius:6px;padding:6px 10px;margin-bottom:8px'>{i}. <b>[{e(s.label)}]</b> "
+                 f"<span class='qa-verify-claim'>{_marks(s.sentence, claimed, 'qa-claim')}</span>"]
         if s.contradictions:
-            rows = "".join(f"<tr><td>{e(c.kind)}</td><td>{e(c.claim)}</td><td>{e(c.source)}</td></tr>" for c in s.contradictions)
-            block.append(f"<table class='qa-verify-conflicts'><tr><th></th><th>answer says</th><th>source says</th></tr>{rows}</table>")
-        if s.unmatched_numbers:
-            block.append(f"<div>Not found in the evidence: {e(', '.join(s.unmatched_numbers))}</div>")
-        for ev in s.evidence[:1] if s.label != "unsupported" else []:
+            rows = "".join(f"<tr><td>{e(c.kind)}</td><td>{e(c.claim)}</td><td>{e(c.source)}</td><td>[{c.evidence + 1}]</td></tr>"
+                           for c in s.contradictions)
+            block.append("<table class='qa-verify-conflicts'><tr><th></th><th>the answer says</th><th>the article says</th>"
+                         f"<th>evidence</th></tr>{rows}</table>")
+        if s.missing and s.label != "supported":
+            block.append(f"<div class='qa-verify-missing'>Not in the articles: {e(', '.join(s.missing))}</div>")
+        # The best evidence, and every sentence a contradiction quotes (its value marked), each with its citation.
+        shown = sorted({0, *(c.evidence for c in s.contradictions)}) if s.label != "unsupported" else []
+        for n in shown:
+            if n >= len(s.evidence):
+                continue
+            ev = s.evidence[n]
+            values = [c.source for c in s.contradictions if c.evidence == n]
             who = f" · said by {e(ev.speaker)}" if ev.speaker else ""
-            block.append(f"<div class='qa-verify-evidence' style='margin-top:4px;font-size:90%'>Evidence: <code>{e(ev.article_id)}</code> · "
-                         f"{e(ev.date or 'undated')} · chars {ev.start}–{ev.end}{who}<br>{e(ev.sentence)}</div>")
+            block.append(f"<div class='qa-verify-evidence' style='margin-top:4px;font-size:90%'>[{n + 1}] "
+                         f"<b>{e(ev.title or ev.article_id)}</b> · <code>{e(ev.article_id)}</code> · {e(ev.date or 'undated')} · "
+                         f"chars {ev.start}–{ev.end}{who}<br>{_marks(ev.sentence, values, 'qa-source')}</div>")
         block.append("</div>")
         parts.append("".join(block))
     return "\n".join(parts)
