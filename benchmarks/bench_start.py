@@ -46,6 +46,7 @@ The serve breakdown: the same start on the same index in fresh processes, one ph
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -56,6 +57,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,28 +270,43 @@ def serve_breakdown(env: dict[str, str], runs: int) -> dict[str, float]:
     return {name: statistics.median(r.get(name, 0.0) for r in rows) for name in SERVE_PHASES}
 
 
+@contextlib.contextmanager
+def _serving(env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A fresh `qa serve` on a free port (its port and process), stopped afterwards."""
+    port = _free_port()
+    proc = subprocess.Popen([QA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield port, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _until_up(proc: subprocess.Popen[bytes], attempt: Callable[[], bool]) -> None:
+    """Retry `attempt` until it returns True; connection errors mean the server is not listening yet."""
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("qa serve exited before answering")
+        try:
+            if attempt():
+                return
+        except (ConnectionError, urllib.error.URLError, TimeoutError):
+            time.sleep(0.05)
+
+
 def serve_to_first_answer(env: dict[str, str], runs: int) -> list[float]:
     out = []
     for _ in range(runs):
-        port = _free_port()
         started = time.perf_counter()
-        proc = subprocess.Popen([QA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit("qa serve exited before answering")
-                try:
-                    body = _ask_http(port, QUESTION)
-                    if "event: complete" in body:
-                        break
+        with _serving(env) as (port, proc):
+            def answered() -> bool:
+                body = _ask_http(port, QUESTION)
+                if "event: complete" not in body:
                     raise SystemExit(f"no answer: {body[-500:]}")
-                except (ConnectionError, urllib.error.URLError, TimeoutError):
-                    time.sleep(0.05)
+                return True
+
+            _until_up(proc, answered)
             out.append(time.perf_counter() - started)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     return out
 
 
@@ -297,26 +314,13 @@ def serve_answer_when_up(env: dict[str, str], runs: int, delay: float = 3.0) -> 
     """One answer asked `delay` seconds after `qa serve` first answers HTTP (its own time only)."""
     out = []
     for _ in range(runs):
-        port = _free_port()
-        proc = subprocess.Popen([QA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit("qa serve exited before answering")
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=5).read()
-                    break
-                except (ConnectionError, urllib.error.URLError, TimeoutError):
-                    time.sleep(0.05)
+        with _serving(env) as (port, proc):
+            _until_up(proc, lambda: bool(urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=5).read()))
             time.sleep(delay)
             started = time.perf_counter()
             if "event: complete" not in _ask_http(port, QUESTION):
                 raise SystemExit("no answer")
             out.append(time.perf_counter() - started)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     return out
 
 
