@@ -219,9 +219,10 @@ def test_check_an_answer_marks_the_conflict_and_its_source(app_env) -> None:  # 
     the article's figure in the numbered evidence sentence that states it, with the article and its date; what no
     article states is listed; everything escaped."""
     client, _, _ = app_env
+    # (Other tests of this module add articles: the second sentence's label is not asserted, only its escaping.)
     out = client.predict("哈萨克斯坦去年经济增长了7.5%。[1] The moon is made of <b>cheese</b>.", "", api_name="/verify")
     assert out.count("qa-verify-sentence") == 2
-    assert "data-label='contradicted'" in out and "data-label='unsupported'" in out
+    assert out.index("data-label='contradicted'") < out.index("cheese")
     assert "<mark class='qa-claim'>7.5%</mark>" in out
     assert "<mark class='qa-source'>6.5%</mark>" in out
     assert "<td>7.5%</td><td>6.5%</td><td>[1]</td>" in out
