@@ -89,7 +89,6 @@ def test_reader_answers_with_the_short_span(reader: Reader) -> None:
     assert best.no_answer < 0.5
 
 
-@UNDERTRAINED
 def test_reader_refuses_on_an_unrelated_passage(reader: Reader) -> None:
     unrelated = Passage("周末北京天气晴朗，最高气温二十五度，很多市民带着孩子到公园放风筝、野餐。", "weather.txt", 0)
     answered = Passage("哈萨克斯坦去年经济增长了6.5%，国内生产总值超过3000亿美元。", "kz.txt", 0)
