@@ -59,9 +59,9 @@ def test_shipped_weights_match_their_manifest_and_card() -> None:
         assert needed in card
 
 
-# The shipped reader is undertrained (6,624 examples, 0.34 epoch on 2 shared cores; DRCD dev gold-passage F1
-# 10.6, no-answer AUC 0.52, see qa/models/reader/MODEL_CARD.md): the behaviour below is what the issue asks of
-# it and what it does not do yet. strict: a retrained reader that passes must drop these markers.
+# The shipped reader is still short of the issue's targets (step 1,960, 1.6 epochs on 2 CPU cores; DRCD dev
+# gold-passage F1 55.9, no-answer AUC 0.96, see qa/models/reader/MODEL_CARD.md): a test marked with this is what
+# the issue asks of it and what it does not do yet. strict: a retrained reader that passes must drop the marker.
 UNDERTRAINED = pytest.mark.xfail(strict=True, reason="the shipped reader is undertrained (MODEL_CARD.md figures)")
 
 

@@ -54,14 +54,8 @@ MESSAGES = {
 }
 
 
-_ONE_SENTENCE = pytest.mark.xfail(
-    reason="one sentence is shown now (the reader's span and its sentence): for this noisy wording the retriever's best "
-           "sentence is another figure of the same article; the old composer's margin rule showed the 10亿美元 one too",
-    strict=False)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_ONE_SENTENCE) if n == "control characters" else n for n in ANSWERED])
+@pytest.mark.parametrize("name", list(ANSWERED))
 def test_odd_questions_are_answered_from_the_articles(seed_pipeline: Pipeline, name: str) -> None:
     answer = seed_pipeline.ask(ANSWERED[name])
     assert not answer.refused, (name, answer.text)
@@ -70,7 +64,7 @@ def test_odd_questions_are_answered_from_the_articles(seed_pipeline: Pipeline, n
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_ONE_SENTENCE) if n == "mixed scripts" else n for n in ANSWERED_OR_REFUSED])
+@pytest.mark.parametrize("name", list(ANSWERED_OR_REFUSED))
 def test_hostile_looking_questions_are_just_questions(seed_pipeline: Pipeline, name: str) -> None:
     """Markup, SQL and instructions are text: the answer is article text or the refusal, nothing executed or echoed."""
     answer = seed_pipeline.ask(ANSWERED_OR_REFUSED[name])
